@@ -1,0 +1,3 @@
+from snapproxy.cli import main
+
+main()

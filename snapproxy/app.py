@@ -1,0 +1,530 @@
+"""The aiohttp shell: routes, responses and errors around the pure snapshot core.
+
+Every route exists twice: at ``/`` for the server's own cutoff, and under
+``/snapshot/<cutoff>/`` for a cutoff named in the URL (one server, many cutoffs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from aiohttp import web
+
+from snapproxy import __version__
+from snapproxy.cutoff import CutoffError, format_cutoff, parse_cutoff
+from snapproxy.documents import parse_legacy_project, parse_project_list, parse_project_page
+from snapproxy.file_store import DigestMismatch, FileStore, Verifier
+from snapproxy.legacy_json import (
+    info_from_metadata,
+    latest_version,
+    snapshot_project,
+    snapshot_version,
+    visible_releases,
+)
+from snapproxy.names import InvalidProjectName, normalize
+from snapproxy.negotiation import Format, FormatNotAcceptable, accepts_gzip, choose_format
+from snapproxy.page_cache import PageCache
+from snapproxy.representation import (
+    IMMUTABLE,
+    REVALIDATE,
+    VARY,
+    etag_matches,
+    make_representation,
+)
+from snapproxy.simple_html import render_index, render_project
+from snapproxy.simple_page import (
+    HONOURED_API_VERSION,
+    ProjectNotAtCutoff,
+    find_file,
+    snapshot_page,
+)
+from snapproxy.snapshot import JSON, Snapshot, YankedPolicy
+from snapproxy.upstream import Upstream, UpstreamError, UpstreamNotFound
+
+__all__ = ["DEFAULT_FILES_HOST", "DEFAULT_UPSTREAM", "ServerConfig", "create_app"]
+
+log = logging.getLogger("snapproxy.access")
+
+DEFAULT_UPSTREAM = "https://pypi.org"
+DEFAULT_FILES_HOST = "https://files.pythonhosted.org"
+JSON_ACCEPT = Format.JSON.value
+LEGACY_ACCEPT = "application/json"
+CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    cutoff: datetime
+    upstream: str = DEFAULT_UPSTREAM
+    files_host: str = DEFAULT_FILES_HOST
+    cache_dir: Path | None = None
+    yanked: YankedPolicy = "keep"
+    allow_undated: bool = False
+    direct_files: bool = False
+    timeout: float = 30.0
+    retries: int = 3
+    backoff: float = 0.25
+    max_age: float = 600.0
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+
+
+class NotInSnapshot(LookupError):
+    """A version or file that exists upstream but not at the requested cutoff."""
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The snapshot a request addresses and where that tree is mounted."""
+
+    snapshot: Snapshot
+    prefix: str
+    immutable: bool
+
+
+class Proxy:
+    """Route handlers; holds the upstream client and the file store."""
+
+    def __init__(self, config: ServerConfig, upstream: Upstream, files: FileStore):
+        self.config = config
+        self.upstream = upstream
+        self.files = files
+        self.index = config.upstream.rstrip("/")
+        self._file_locks: dict[str, asyncio.Lock] = {}
+
+    # -- addressing ---------------------------------------------------------------------
+
+    def tree(self, request: web.Request) -> Tree:
+        config = self.config
+        text = request.match_info.get("cutoff")
+        if text is None:
+            return Tree(Snapshot(config.cutoff, config.yanked, config.allow_undated), "", False)
+        cutoff = parse_cutoff(text)
+        prefix = "/snapshot/" + quote(text, safe=":+-.")
+        past = cutoff <= config.now()
+        return Tree(Snapshot(cutoff, config.yanked, config.allow_undated), prefix, past)
+
+    def project(self, request: web.Request) -> str:
+        """The normalised project name, or a 301 to the URL that uses it."""
+        given = request.match_info["project"]
+        name = normalize(given)
+        if name != given:
+            path = request.path.replace(f"/{given}/", f"/{name}/", 1)
+            raise web.HTTPMovedPermanently(request.rel_url.with_path(path).path_qs)
+        return name
+
+    def file_url(self, request: web.Request, tree: Tree, project: str) -> Callable[[JSON], str]:
+        origin = f"{request.scheme}://{request.host}"
+        return lambda f: f"{origin}{tree.prefix}/files/{project}/{quote(f['filename'])}"
+
+    def url_rewriter(
+        self, request: web.Request, tree: Tree, project: str
+    ) -> Callable[[JSON], str] | None:
+        return None if self.config.direct_files else self.file_url(request, tree, project)
+
+    # -- upstream documents -------------------------------------------------------------
+
+    def page_url(self, project: str) -> str:
+        return f"{self.index}/simple/{project}/"
+
+    async def page(self, request: web.Request, project: str) -> JSON:
+        doc, request["cache"] = await self.upstream.document(
+            self.page_url(project), accept=JSON_ACCEPT, parse=parse_project_page
+        )
+        result: JSON = doc
+        return result
+
+    async def legacy(self, request: web.Request, path: str) -> JSON:
+        doc, request["cache"] = await self.upstream.document(
+            f"{self.index}/pypi/{path}/json", accept=LEGACY_ACCEPT, parse=parse_legacy_project
+        )
+        result: JSON = doc
+        return result
+
+    # -- responses ----------------------------------------------------------------------
+
+    def respond(
+        self,
+        request: web.Request,
+        body: bytes,
+        content_type: str,
+        tree: Tree | None,
+    ) -> web.Response:
+        rep = make_representation(
+            body, content_type, gzip_ok=accepts_gzip(request.headers.get("Accept-Encoding"))
+        )
+        headers = {
+            "Content-Type": content_type,
+            "ETag": rep.etag,
+            "Vary": VARY,
+            "Cache-Control": IMMUTABLE if tree is not None and tree.immutable else REVALIDATE,
+        }
+        if etag_matches(request.headers.get("If-None-Match"), rep.etag):
+            return web.Response(status=304, headers=headers)
+        if rep.content_encoding:
+            headers["Content-Encoding"] = rep.content_encoding
+        return web.Response(body=rep.body, headers=headers)
+
+    def respond_json(self, request: web.Request, doc: Any, tree: Tree | None) -> web.Response:
+        body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+        return self.respond(request, body, "application/json", tree)
+
+    # -- routes -------------------------------------------------------------------------
+
+    async def project_list(self, request: web.Request) -> web.Response:
+        self.tree(request)  # validates a cutoff in the URL
+        fmt = choose_format(request.headers.get("Accept"), request.query.get("format"))
+        doc, request["cache"] = await self.upstream.document(
+            f"{self.index}/simple/", accept=JSON_ACCEPT, parse=parse_project_list
+        )
+        meta_version = (doc.get("meta") or {}).get("api-version", "1.0")
+        out = {
+            "meta": {"api-version": min(str(meta_version), HONOURED_API_VERSION)},
+            "projects": doc["projects"],
+        }
+        if fmt.is_json:
+            body = json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
+        else:
+            body = render_index(out).encode()
+        # Not date-filtered (a list of every name today), so never immutable.
+        return self.respond(request, body, _content_type(fmt), None)
+
+    async def project_page(self, request: web.Request) -> web.Response:
+        tree = self.tree(request)
+        project = self.project(request)
+        fmt = choose_format(request.headers.get("Accept"), request.query.get("format"))
+        page = await self.page(request, project)
+        filtered = snapshot_page(
+            page,
+            tree.snapshot,
+            page_url=self.page_url(project),
+            url_for=self.url_rewriter(request, tree, project),
+        )
+        if fmt.is_json:
+            body = json.dumps(filtered, separators=(",", ":"), ensure_ascii=False).encode()
+        else:
+            body = render_project(filtered).encode()
+        return self.respond(request, body, _content_type(fmt), tree)
+
+    async def legacy_project(self, request: web.Request) -> web.Response:
+        tree = self.tree(request)
+        project = self.project(request)
+        doc = await self.legacy(request, project)
+        releases = visible_releases(doc, tree.snapshot)
+        latest = latest_version(releases)
+        if latest is None:
+            raise ProjectNotAtCutoff(project)
+        info = await self.version_info(request, project, doc, latest, releases[latest])
+        out = snapshot_project(
+            doc, releases, info, tree.snapshot, self.url_rewriter(request, tree, project)
+        )
+        return self.respond_json(request, out, tree)
+
+    async def legacy_version(self, request: web.Request) -> web.Response:
+        tree = self.tree(request)
+        project = self.project(request)
+        version = request.match_info["version"]
+        rewrite = self.url_rewriter(request, tree, project)
+        try:
+            doc = await self.legacy(request, f"{project}/{quote(version, safe='')}")
+        except UpstreamNotFound:
+            # Some mirrors serve no per-version documents: build one from the project's.
+            return await self.legacy_version_from_project(request, tree, project, version)
+        files = visible_releases({"releases": {version: doc.get("urls")}}, tree.snapshot)
+        if not files:
+            raise _version_not_in_snapshot(project, version, tree)
+        out = snapshot_version(doc, files[version], tree.snapshot, rewrite)
+        return self.respond_json(request, out, tree)
+
+    async def legacy_version_from_project(
+        self, request: web.Request, tree: Tree, project: str, version: str
+    ) -> web.Response:
+        doc = await self.legacy(request, project)
+        releases = visible_releases(doc, tree.snapshot)
+        if version not in releases:
+            raise _version_not_in_snapshot(project, version, tree)
+        info = await self.version_info(request, project, doc, version, releases[version])
+        out = snapshot_version({"info": info}, releases[version], tree.snapshot,
+                               self.url_rewriter(request, tree, project))
+        return self.respond_json(request, out, tree)
+
+    async def version_info(
+        self, request: web.Request, project: str, doc: JSON, version: str, files: list[JSON]
+    ) -> JSON:
+        """``info`` of ``version``: today's if it is today's latest, else the per-version one."""
+        info: JSON = doc["info"]
+        if info.get("version") == version:
+            return info
+        cache = request.get("cache")
+        try:
+            vdoc = await self.legacy(request, f"{project}/{quote(version, safe='')}")
+            result: JSON = vdoc["info"]
+            return result
+        except UpstreamNotFound:
+            metadata = await self.core_metadata(files)
+            return info_from_metadata(info, version, metadata)
+        finally:
+            request["cache"] = cache
+
+    async def core_metadata(self, files: list[JSON]) -> bytes | None:
+        """The PEP 658 metadata of one of ``files`` (a wheel's, by preference), verified."""
+        candidates = [f for f in files if f.get("core-metadata") and f.get("url")]
+        candidates.sort(key=lambda f: not f["filename"].endswith(".whl"))
+        for f in candidates:
+            hashes = f["core-metadata"] if isinstance(f["core-metadata"], dict) else {}
+            verifier = Verifier.for_hashes(hashes)
+
+            def parse(body: bytes, verifier: Verifier | None = verifier) -> bytes:
+                if verifier is not None:
+                    check = Verifier(verifier.algorithm, verifier.digest)
+                    check.update(body)
+                    check.check()
+                return body
+
+            try:
+                data, _ = await self.upstream.document(
+                    f["url"] + ".metadata", accept="*/*", parse=parse
+                )
+                result: bytes = data
+                return result
+            except (UpstreamError, UpstreamNotFound):
+                continue
+        return None
+
+    async def file(self, request: web.Request) -> web.StreamResponse:
+        tree = self.tree(request)
+        project = self.project(request)
+        filename = request.match_info["filename"]
+        metadata = filename.endswith(".metadata")
+        dist = filename.removesuffix(".metadata")
+        page = snapshot_page(
+            await self.page(request, project), tree.snapshot, page_url=self.page_url(project),
+            url_for=None,
+        )
+        entry = find_file(page, dist)
+        if entry is None:
+            raise NotInSnapshot(
+                f"{dist} is not a file of {project} uploaded before "
+                f"{format_cutoff(tree.snapshot.cutoff)}"
+            )
+        if metadata:
+            advertised = entry.get("core-metadata")
+            if not advertised:
+                raise NotInSnapshot(f"the index publishes no metadata file for {dist}")
+            url = entry["url"] + ".metadata"
+            verifier = Verifier.for_hashes(advertised if isinstance(advertised, dict) else {})
+        else:
+            url = entry["url"]
+            verifier = Verifier.for_hashes(entry.get("hashes") or {})
+            if verifier is None:
+                raise UpstreamError(f"the index publishes no hash for {dist}; refusing to serve it")
+        return await self.serve_file(request, url, verifier, tree)
+
+    async def serve_file(
+        self, request: web.Request, url: str, verifier: Verifier | None, tree: Tree
+    ) -> web.StreamResponse:
+        headers = {
+            "Cache-Control": IMMUTABLE if tree.immutable else REVALIDATE,
+            "Content-Type": "application/octet-stream",
+        }
+        if verifier is None:
+            return await self.stream_file(request, url, None, headers)
+        headers["ETag"] = f'"{verifier.algorithm}-{verifier.digest}"'
+        if etag_matches(request.headers.get("If-None-Match"), headers["ETag"]):
+            return web.Response(status=304, headers=headers)
+        stored = self.files.lookup(verifier)
+        if stored is not None:
+            request["cache"] = "hit"
+            return web.FileResponse(stored, headers=headers)
+        if self.files.root is None:
+            return await self.stream_file(request, url, verifier, headers)
+        lock = self._file_locks.setdefault(verifier.digest, asyncio.Lock())
+        async with lock:
+            stored = self.files.lookup(verifier)
+            if stored is not None:
+                request["cache"] = "hit"
+                return web.FileResponse(stored, headers=headers)
+            try:
+                return await self.stream_file(request, url, verifier, headers)
+            finally:
+                self._file_locks.pop(verifier.digest, None)
+
+    async def stream_file(
+        self,
+        request: web.Request,
+        url: str,
+        verifier: Verifier | None,
+        headers: dict[str, str],
+    ) -> web.StreamResponse:
+        """Stream upstream bytes to the client while hashing and storing them.
+
+        The last chunk is held back until the digest is known: on a mismatch the
+        connection is cut before the body completes, so no client receives a whole file
+        that differs from what the index published, and nothing is stored.
+        """
+        request["cache"] = "miss"
+        async with self.upstream.stream(url) as upstream:
+            response = web.StreamResponse(headers=headers)
+            if upstream.content_length is not None:
+                response.content_length = upstream.content_length
+            await response.prepare(request)
+            pending = self.files.pending(verifier) if verifier is not None else None
+            held: bytes | None = None
+            try:
+                async for chunk in upstream.content.iter_chunked(CHUNK):
+                    if verifier is not None:
+                        verifier.update(chunk)
+                    if pending is not None:
+                        pending.write(chunk)
+                    if held is not None:
+                        await response.write(held)
+                    held = chunk
+                if verifier is not None:
+                    verifier.check()
+            except (DigestMismatch, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                if pending is not None:
+                    pending.discard()
+                log.error("aborting %s: %s", url, exc)
+                request["cache"] = "aborted"
+                if request.transport is not None:
+                    request.transport.close()
+                return response
+            except BaseException:
+                if pending is not None:
+                    pending.discard()
+                raise
+            if held is not None:
+                await response.write(held)
+            if pending is not None:
+                pending.commit()
+            await response.write_eof()
+            return response
+
+    async def health(self, request: web.Request) -> web.Response:
+        tree = self.tree(request)
+        doc = {
+            "status": "ok",
+            "cutoff": format_cutoff(tree.snapshot.cutoff),
+            "upstream": self.config.upstream,
+            "files_host": self.config.files_host,
+            "yanked": self.config.yanked,
+            "version": __version__,
+        }
+        return web.json_response(doc, headers={"Cache-Control": "no-store"})
+
+    async def add_slash(self, request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently(request.rel_url.with_path(request.path + "/").path_qs)
+
+
+def _version_not_in_snapshot(project: str, version: str, tree: Tree) -> NotInSnapshot:
+    cutoff = format_cutoff(tree.snapshot.cutoff)
+    return NotInSnapshot(f"{project} {version} has no file uploaded before {cutoff}")
+
+
+def _content_type(fmt: Format) -> str:
+    return fmt.value + ("; charset=utf-8" if fmt is Format.TEXT_HTML else "")
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.Response(
+        status=status,
+        text=f"{message}\n",
+        headers={"Cache-Control": "no-store", "Vary": VARY},
+    )
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def errors_and_log(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map domain errors to HTTP statuses, and log one line per request."""
+    start = time.perf_counter()
+    request["cache"] = "-"
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+    except (InvalidProjectName, CutoffError) as exc:
+        response = _error(400, str(exc))
+    except FormatNotAcceptable as exc:
+        response = _error(406, str(exc))
+    except ProjectNotAtCutoff as exc:
+        response = _error(404, f"project {exc} has no file uploaded before the cutoff")
+    except UpstreamNotFound:
+        response = _error(404, "not found upstream")
+    except NotInSnapshot as exc:
+        response = _error(404, str(exc))
+    except UpstreamError as exc:
+        response = _error(exc.status, str(exc))
+    elapsed = (time.perf_counter() - start) * 1000
+    log.info(
+        "%s %s %d %s %.1fms",
+        request.method,
+        request.path_qs,
+        response.status,
+        request["cache"],
+        elapsed,
+    )
+    return response
+
+
+def create_app(config: ServerConfig) -> web.Application:
+    app = web.Application(middlewares=[errors_and_log])
+    cache_dir = config.cache_dir
+    page_cache = PageCache(cache_dir)
+    files = FileStore(cache_dir / "files" if cache_dir is not None else None)
+
+    async def session_ctx(app: web.Application) -> Any:
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=config.timeout, sock_connect=config.timeout,
+            sock_read=config.timeout,
+        )
+        connector = aiohttp.TCPConnector(limit=64, limit_per_host=32)
+        headers = {"User-Agent": f"snapproxy/{__version__}"}
+        async with aiohttp.ClientSession(
+            timeout=timeout, connector=connector, headers=headers, auto_decompress=True
+        ) as session:
+            upstream = Upstream(
+                session,
+                page_cache,
+                allowed_origins=(config.upstream, config.files_host),
+                retries=config.retries,
+                backoff=config.backoff,
+                max_age=config.max_age,
+            )
+            proxy = Proxy(config, upstream, files)
+            app[PROXY] = proxy
+            yield
+
+    app.cleanup_ctx.append(session_ctx)
+
+    def route(name: str) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            method: Handler = getattr(request.app[PROXY], name)
+            return await method(request)
+
+        return handler
+
+    for prefix in ("", "/snapshot/{cutoff}"):
+        app.router.add_get(prefix + "/simple/", route("project_list"))
+        app.router.add_get(prefix + "/simple", route("add_slash"))
+        app.router.add_get(prefix + "/simple/{project}/", route("project_page"))
+        app.router.add_get(prefix + "/simple/{project}", route("add_slash"))
+        app.router.add_get(prefix + "/pypi/{project}/json", route("legacy_project"))
+        app.router.add_get(prefix + "/pypi/{project}/{version}/json", route("legacy_version"))
+        app.router.add_get(prefix + "/files/{project}/{filename}", route("file"))
+        app.router.add_get(prefix + "/-/health", route("health"))
+    return app
+
+
+PROXY: web.AppKey[Proxy] = web.AppKey("proxy", Proxy)

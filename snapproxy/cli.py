@@ -1,0 +1,183 @@
+"""Command line: ``snapproxy serve`` (and, later, fetch, hash, refresh, lock).
+
+User mistakes end in one line on stderr, ``snapproxy: error: ...``, and exit status 2;
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+from aiohttp import web
+
+from snapproxy import __version__
+from snapproxy.app import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM, ServerConfig, create_app
+from snapproxy.cutoff import CutoffError, format_cutoff, is_recent, parse_cutoff
+
+__all__ = ["main"]
+
+log = logging.getLogger("snapproxy")
+
+
+def _cutoff(ctx: click.Context, param: click.Parameter, value: str) -> datetime:
+    try:
+        return parse_cutoff(value)
+    except CutoffError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def _origin(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An http(s) origin such as ``https://pypi.org``: scheme and host, no path."""
+    text = value.rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(
+            f"{value!r} is not an http(s) URL; e.g. {DEFAULT_UPSTREAM}", ctx, param
+        )
+    if parts.path or parts.query or parts.fragment:
+        raise click.BadParameter(
+            f"{value!r} has a path; give only the origin, e.g. {parts.scheme}://{parts.netloc}",
+            ctx,
+            param,
+        )
+    return text
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/snapproxy``, else ``~/.cache/snapproxy`` (XDG base directories)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "snapproxy"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="snapproxy")
+def cli() -> None:
+    """Serve PyPI as it was at one instant, for reproducible pip resolutions."""
+
+
+@cli.command()
+@click.option("--date", "cutoff", callback=_cutoff, required=True,
+              help="Cutoff: YYYY-MM-DD (midnight UTC) or an RFC 3339 datetime with a zone. "
+              "Files uploaded at or after it are hidden.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port to listen on; 0 picks a free one.")
+@click.option("--upstream", callback=_origin, default=DEFAULT_UPSTREAM, show_default=True,
+              help="Index origin serving /simple/ and /pypi/.")
+@click.option("--files-host", callback=_origin, default=DEFAULT_FILES_HOST, show_default=True,
+              help="Origin of distribution files.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Disk cache directory [default: $XDG_CACHE_HOME/snapproxy].")
+@click.option("--no-cache", is_flag=True, help="Keep no disk cache (memory only).")
+@click.option("--yanked", type=click.Choice(["keep", "ignore"]), default="keep",
+              show_default=True,
+              help="keep: pass PEP 592 yank marks through; ignore: show every file unyanked.")
+@click.option("--allow-undated", is_flag=True,
+              help="Show files that have no upload time (hidden by default).")
+@click.option("--direct-files", is_flag=True,
+              help="Leave file URLs pointing at upstream instead of this proxy.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds to wait for upstream to connect or send data.")
+@click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only.")
+@click.option("-v", "--verbose", is_flag=True, help="Log upstream traffic too.")
+def serve(
+    cutoff: datetime,
+    host: str,
+    port: int,
+    upstream: str,
+    files_host: str,
+    cache_dir: Path | None,
+    no_cache: bool,
+    yanked: str,
+    allow_undated: bool,
+    direct_files: bool,
+    timeout: float,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Serve the index as it was at --date."""
+    if no_cache and cache_dir is not None:
+        raise click.UsageError("--cache-dir and --no-cache exclude each other; drop one")
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose exclude each other; drop one")
+    _setup_logging(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    if is_recent(cutoff, datetime.now(timezone.utc)):
+        log.warning(
+            "cutoff %s is less than an hour ago: uploads may still appear before it, so "
+            "answers can change", format_cutoff(cutoff),
+        )
+    config = ServerConfig(
+        cutoff=cutoff,
+        upstream=upstream,
+        files_host=files_host,
+        cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
+        yanked="ignore" if yanked == "ignore" else "keep",
+        allow_undated=allow_undated,
+        direct_files=direct_files,
+        timeout=timeout,
+    )
+    asyncio.run(_serve(config, host, port))
+
+
+def _setup_logging(level: int) -> None:
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    if level > logging.DEBUG:
+        logging.getLogger("snapproxy.upstream").setLevel(max(level, logging.INFO))
+
+
+async def _serve(config: ServerConfig, host: str, port: int) -> None:
+    runner = web.AppRunner(create_app(config), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port, or "
+            "--port 0 for a free one"
+        ) from None
+    bound = runner.addresses[0]
+    shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+    base = f"http://{shown}:{bound[1]}"
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("listening on %s: anyone who can reach it can use this proxy", host)
+    click.echo(
+        f"snapproxy: {config.upstream} as of {format_cutoff(config.cutoff)} on {base}/ "
+        f"- pip install --index-url {base}/simple/ ..."
+    )
+    sys.stdout.flush()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: click in non-standalone mode so every error is one line."""
+    try:
+        cli.main(args=argv, prog_name="snapproxy", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        message = exc.format_message()
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            message += f" (see '{exc.ctx.command_path} --help')"
+        click.echo(f"snapproxy: error: {message}", err=True)
+        sys.exit(exc.exit_code)

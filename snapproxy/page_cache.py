@@ -1,0 +1,112 @@
+"""Cache of upstream documents (index pages, legacy JSON, metadata files).
+
+Two layers: a byte-bounded in-memory LRU in front of an optional disk directory.  Disk
+entries are written atomically (temporary file, then rename), so a crash or a concurrent
+reader never sees half an entry.  Only documents that passed validation are stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CachedDocument", "PageCache", "cache_key"]
+
+
+@dataclass(frozen=True)
+class CachedDocument:
+    url: str
+    body: bytes
+    etag: str | None
+    fetched_at: float
+    # The parsed form, kept in memory only so a hit does not parse again.
+    parsed: Any = None
+
+    def refreshed(self, now: float) -> CachedDocument:
+        return replace(self, fetched_at=now)
+
+
+def cache_key(url: str, accept: str) -> str:
+    return hashlib.sha256(f"{accept}\n{url}".encode()).hexdigest()
+
+
+class PageCache:
+    """Memory LRU bounded by body bytes, backed by ``directory`` when given."""
+
+    def __init__(self, directory: Path | None, *, memory_bytes: int = 256 * 1024 * 1024):
+        self.directory = directory
+        self.memory_bytes = memory_bytes
+        self._memory: OrderedDict[str, CachedDocument] = OrderedDict()
+        self._used = 0
+
+    def _path(self, key: str) -> Path:
+        assert self.directory is not None
+        return self.directory / "pages" / key[:2] / key
+
+    def get(self, key: str) -> tuple[CachedDocument | None, str]:
+        """The entry and where it came from: ``memory``, ``disk`` or ``none``."""
+        entry = self._memory.get(key)
+        if entry is not None:
+            self._memory.move_to_end(key)
+            return entry, "memory"
+        if self.directory is None:
+            return None, "none"
+        entry = self._read_disk(key)
+        if entry is None:
+            return None, "none"
+        self._remember(key, entry)
+        return entry, "disk"
+
+    def put(self, key: str, entry: CachedDocument) -> None:
+        self._remember(key, entry)
+        if self.directory is not None:
+            self._write_disk(key, entry)
+
+    def _remember(self, key: str, entry: CachedDocument) -> None:
+        old = self._memory.pop(key, None)
+        if old is not None:
+            self._used -= len(old.body)
+        if len(entry.body) > self.memory_bytes:
+            return
+        self._memory[key] = entry
+        self._used += len(entry.body)
+        while self._used > self.memory_bytes:
+            _, evicted = self._memory.popitem(last=False)
+            self._used -= len(evicted.body)
+
+    def _read_disk(self, key: str) -> CachedDocument | None:
+        try:
+            raw = self._path(key).read_bytes()
+        except OSError:
+            return None
+        header, sep, body = raw.partition(b"\n")
+        if not sep:
+            return None
+        try:
+            meta = json.loads(header)
+            return CachedDocument(
+                url=meta["url"], body=body, etag=meta["etag"], fetched_at=meta["fetched_at"]
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def _write_disk(self, key: str, entry: CachedDocument) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = json.dumps(
+            {"url": entry.url, "etag": entry.etag, "fetched_at": entry.fetched_at}
+        ).encode()
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(header + b"\n" + entry.body)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -1,0 +1,86 @@
+"""The HTML form of the simple API (PEP 503, with PEP 592, 629, 658, 691, 714 attributes).
+
+Rendered from the JSON form, so HTML and JSON clients see the same filtered data.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from snapproxy.names import InvalidProjectName, normalize
+from snapproxy.snapshot import JSON
+
+__all__ = ["render_index", "render_project"]
+
+
+def _attr(name: str, value: str) -> str:
+    return f' {name}="{escape(value, quote=True)}"'
+
+
+def _metadata_value(value: object) -> str:
+    """PEP 658: ``true`` or ``<hashname>=<hashvalue>``."""
+    if isinstance(value, dict) and value:
+        algorithm, digest = sorted(value.items())[0]
+        return f"{algorithm}={digest}"
+    return "true"
+
+
+def _anchor(f: JSON) -> str:
+    hashes = f.get("hashes") or {}
+    url = f["url"]
+    if "sha256" in hashes:
+        url += f"#sha256={hashes['sha256']}"
+    elif hashes:
+        algorithm, digest = sorted(hashes.items())[0]
+        url += f"#{algorithm}={digest}"
+    attrs = _attr("href", url)
+    if f.get("requires-python"):
+        attrs += _attr("data-requires-python", f["requires-python"])
+    yanked = f.get("yanked")
+    if yanked:
+        # PEP 592: the attribute's presence marks the yank; its value is the reason.
+        attrs += _attr("data-yanked", yanked if isinstance(yanked, str) else "")
+    if f.get("core-metadata"):
+        value = _metadata_value(f["core-metadata"])
+        # PEP 714: the new name for new clients, the old one for pip 22.x-23.x.
+        attrs += _attr("data-core-metadata", value) + _attr("data-dist-info-metadata", value)
+    return f"    <a{attrs}>{escape(f['filename'])}</a><br />"
+
+
+def _head(api_version: str, title: str, extra: str = "") -> list[str]:
+    return [
+        "<!DOCTYPE html>",
+        "<html>",
+        "  <head>",
+        f'    <meta name="pypi:repository-version" content="{escape(api_version)}">',
+        *([extra] if extra else []),
+        f"    <title>{escape(title)}</title>",
+        "  </head>",
+        "  <body>",
+    ]
+
+
+def render_project(page: JSON) -> str:
+    """PEP 503 project page from a (filtered) PEP 691 JSON page."""
+    name = page.get("name", "")
+    status = (page.get("project-status") or {}).get("status")
+    extra = f'    <meta name="pypi:project-status" content="{escape(status)}">' if status else ""
+    lines = _head(page["meta"]["api-version"], f"Links for {name}", extra)
+    lines.append(f"    <h1>Links for {escape(name)}</h1>")
+    lines.extend(_anchor(f) for f in page["files"])
+    lines += ["  </body>", "</html>", ""]
+    return "\n".join(lines)
+
+
+def render_index(index: JSON) -> str:
+    """PEP 503 root page.  Links are relative so they stay inside a ``/snapshot/`` tree."""
+    lines = _head(index["meta"]["api-version"], "Simple index")
+    for project in index.get("projects") or []:
+        name = project.get("name", "")
+        try:
+            href = f"{normalize(name)}/"
+        except InvalidProjectName:
+            continue
+        lines.append(f"    <a{_attr('href', href)}>{escape(name)}</a><br />")
+    lines += ["  </body>", "</html>", ""]
+    return "\n".join(lines)

@@ -1,0 +1,172 @@
+"""The snapshot of one PEP 691 project page, as small composable transformations.
+
+Each function takes a page (the JSON form of PEP 691, as upstream sent it or as an
+earlier step left it) and returns a new page; none mutates its input or does I/O.
+:func:`snapshot_page` composes them in the order the proxy needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urljoin
+
+from packaging.version import InvalidVersion, Version
+
+from snapproxy.filenames import version_of
+from snapproxy.snapshot import JSON, Snapshot, YankedPolicy
+
+__all__ = [
+    "HONOURED_API_VERSION",
+    "ProjectNotAtCutoff",
+    "absolutize_urls",
+    "apply_yanked_policy",
+    "cap_meta",
+    "drop_invisible_files",
+    "find_file",
+    "keep_live_versions",
+    "normalise_core_metadata",
+    "rewrite_file_urls",
+    "snapshot_page",
+]
+
+# PEP 700 (1.1: versions, size, upload-time) is the newest part of the simple API this
+# proxy honours.  PEP 708 (1.2) and PEP 740 (1.3) data are dropped: the proxy does not
+# serve them, so it must not claim to.
+HONOURED_API_VERSION = "1.1"
+
+# Keys of a file entry that point at data the proxy does not serve.
+_UNSERVED_FILE_KEYS = ("provenance", "alternate-locations")
+_UNSERVED_PAGE_KEYS = ("alternate-locations", "tracks")
+
+
+class ProjectNotAtCutoff(LookupError):
+    """No file of the project survives the cutoff: it did not exist yet."""
+
+
+def _with_files(page: JSON, files: Iterable[JSON]) -> JSON:
+    return {**page, "files": list(files)}
+
+
+def absolutize_urls(page: JSON, page_url: str) -> JSON:
+    """Resolve relative file URLs (allowed by PEP 503) against the page's own URL."""
+    return _with_files(
+        page, ({**f, "url": urljoin(page_url, f["url"])} for f in page.get("files") or [])
+    )
+
+
+def drop_invisible_files(page: JSON, snapshot: Snapshot) -> JSON:
+    """Keep only the files uploaded strictly before the cutoff (PEP 700 ``upload-time``)."""
+    return _with_files(
+        page, (f for f in page.get("files") or [] if snapshot.shows(f.get("upload-time")))
+    )
+
+
+def apply_yanked_policy(page: JSON, policy: YankedPolicy) -> JSON:
+    """PEP 592 yank marks: passed through (``keep``) or cleared (``ignore``)."""
+    if policy == "keep":
+        return page
+    return _with_files(page, ({**f, "yanked": False} for f in page["files"]))
+
+
+def _same_version(listed: str, live: set[Version], raw: set[str]) -> bool:
+    try:
+        return Version(listed) in live
+    except InvalidVersion:
+        return listed in raw
+
+
+def keep_live_versions(page: JSON) -> JSON:
+    """PEP 700 ``versions``: only the upstream versions that still have a visible file.
+
+    A version counts as alive when some file's name reads as it; a file whose version
+    cannot be read keeps no version alive.
+    """
+    live: set[Version] = set()
+    for f in page["files"]:
+        version = version_of(f["filename"])
+        if version is not None:
+            live.add(version)
+    raw = {str(v) for v in live}
+    listed = page.get("versions")
+    if not isinstance(listed, list):
+        return page
+    return {**page, "versions": [v for v in listed if _same_version(v, live, raw)]}
+
+
+def normalise_core_metadata(page: JSON) -> JSON:
+    """PEP 658/714: advertise metadata under ``core-metadata`` only.
+
+    PEP 714 renamed the key because ``data-dist-info-metadata`` broke old pip; the JSON
+    form keeps only the new key (HTML renders both attributes).
+    """
+
+    def fix(f: JSON) -> JSON:
+        out = {k: v for k, v in f.items() if k != "data-dist-info-metadata"}
+        value = f.get("core-metadata", f.get("data-dist-info-metadata", False))
+        if value:
+            out["core-metadata"] = value
+        else:
+            out.pop("core-metadata", None)
+        return out
+
+    return _with_files(page, (fix(f) for f in page["files"]))
+
+
+def rewrite_file_urls(page: JSON, url_for: Callable[[JSON], str]) -> JSON:
+    """Point every file at the URL ``url_for`` gives it (the proxy's own file route)."""
+    return _with_files(page, ({**f, "url": url_for(f)} for f in page["files"]))
+
+
+def _api_version_tuple(text: object) -> tuple[int, int]:
+    try:
+        major, minor = str(text).split(".", 1)
+        return int(major), int(minor)
+    except ValueError:
+        return (1, 0)
+
+
+def cap_meta(page: JSON) -> JSON:
+    """``meta``: claim no API version beyond what the response honours; drop the serial.
+
+    ``_last-serial`` is upstream's state today, which a snapshot must not leak: it would
+    also make the body (and its ETag) change with every unrelated upload.
+    """
+    upstream = _api_version_tuple((page.get("meta") or {}).get("api-version", "1.0"))
+    honoured = min(upstream, _api_version_tuple(HONOURED_API_VERSION))
+    out = {k: v for k, v in page.items() if k not in _UNSERVED_PAGE_KEYS}
+    out["meta"] = {"api-version": f"{honoured[0]}.{honoured[1]}"}
+    out["files"] = [
+        {k: v for k, v in f.items() if k not in _UNSERVED_FILE_KEYS} for f in page["files"]
+    ]
+    return out
+
+
+def snapshot_page(
+    page: JSON,
+    snapshot: Snapshot,
+    *,
+    page_url: str,
+    url_for: Callable[[JSON], str] | None,
+) -> JSON:
+    """The page as it was at the cutoff; ``url_for=None`` keeps upstream file URLs.
+
+    Raises :class:`ProjectNotAtCutoff` when no file survives (the proxy answers 404).
+    """
+    page = drop_invisible_files(absolutize_urls(page, page_url), snapshot)
+    if not page["files"]:
+        raise ProjectNotAtCutoff(page.get("name", "?"))
+    page = keep_live_versions(apply_yanked_policy(page, snapshot.yanked))
+    page = normalise_core_metadata(page)
+    if url_for is not None:
+        page = rewrite_file_urls(page, url_for)
+    return cap_meta(page)
+
+
+def find_file(page: JSON, filename: str) -> JSON | None:
+    """The entry for ``filename`` on a page, if it lists it."""
+    for f in page.get("files") or []:
+        if f.get("filename") == filename:
+            result: dict[str, Any] = f
+            return result
+    return None
