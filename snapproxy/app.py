@@ -43,8 +43,8 @@ from snapproxy.representation import (
 )
 from snapproxy.simple_html import render_index, render_project
 from snapproxy.simple_page import (
-    HONOURED_API_VERSION,
     ProjectNotAtCutoff,
+    capped_meta,
     find_file,
     snapshot_page,
 )
@@ -100,6 +100,7 @@ class Proxy:
         self.files = files
         self.index = config.upstream.rstrip("/")
         self._file_locks: dict[str, asyncio.Lock] = {}
+        self._rendered_lists: dict[bool, tuple[object, bytes]] = {}
 
     # -- addressing ---------------------------------------------------------------------
 
@@ -186,15 +187,17 @@ class Proxy:
         doc, request["cache"] = await self.upstream.document(
             f"{self.index}/simple/", accept=JSON_ACCEPT, parse=parse_project_list
         )
-        meta_version = (doc.get("meta") or {}).get("api-version", "1.0")
-        out = {
-            "meta": {"api-version": min(str(meta_version), HONOURED_API_VERSION)},
-            "projects": doc["projects"],
-        }
-        if fmt.is_json:
-            body = json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
+        memo = self._rendered_lists.get(fmt.is_json)
+        if memo is not None and memo[0] is doc:
+            body = memo[1]
         else:
-            body = render_index(out).encode()
+            # Hundreds of thousands of names: render once per upstream copy, not per request.
+            out = {"meta": capped_meta(doc.get("meta")), "projects": doc["projects"]}
+            if fmt.is_json:
+                body = json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
+            else:
+                body = render_index(out).encode()
+            self._rendered_lists[fmt.is_json] = (doc, body)
         # Not date-filtered (a list of every name today), so never immutable.
         return self.respond(request, body, _content_type(fmt), None)
 
@@ -460,8 +463,8 @@ async def errors_and_log(request: web.Request, handler: Handler) -> web.StreamRe
         response = _error(406, str(exc))
     except ProjectNotAtCutoff as exc:
         response = _error(404, f"project {exc} has no file uploaded before the cutoff")
-    except UpstreamNotFound:
-        response = _error(404, "not found upstream")
+    except UpstreamNotFound as exc:
+        response = _error(404, f"not found upstream: {exc}")
     except NotInSnapshot as exc:
         response = _error(404, str(exc))
     except UpstreamError as exc:

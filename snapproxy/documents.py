@@ -6,7 +6,9 @@ the upstream client reports that as a bad gateway and caches nothing.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from typing import Any
 
 from snapproxy.snapshot import JSON
@@ -43,8 +45,21 @@ def parse_project_page(body: bytes) -> JSON:
     return doc
 
 
+# PEP 503 root page: one anchor per project, its text the name.
+_ANCHOR = re.compile(rb"<a\b[^>]*>([^<]*)</a>", re.IGNORECASE)
+
+
 def parse_project_list(body: bytes) -> JSON:
-    """The PEP 691 root page: ``projects`` entries need a ``name``."""
+    """The root page: PEP 691 JSON (``projects`` entries need a ``name``) or PEP 503 HTML.
+
+    Some indexes answer the root page in HTML whatever is asked (it is tens of MB), so
+    HTML is read too, as a PEP 691 document of API version 1.0.
+    """
+    if body.lstrip()[:1] == b"<":
+        names = [html.unescape(m.decode("utf-8", "replace")) for m in _ANCHOR.findall(body)]
+        if not names and b"<html" not in body[:1024].lower():
+            raise ValueError("neither JSON nor an HTML project list")
+        return {"meta": {"api-version": "1.0"}, "projects": [{"name": n} for n in names]}
     doc = _object(body)
     _list_of_objects(doc, "projects", ("name",))
     return doc

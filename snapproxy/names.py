@@ -12,7 +12,7 @@ import re
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-__all__ = ["InvalidProjectName", "NormalizedName", "normalize", "validate"]
+__all__ = ["InvalidProjectName", "NormalizedName", "canonical", "normalize", "validate"]
 
 # PEP 508 "Names", case-insensitive.
 _VALID = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
@@ -36,6 +36,12 @@ def validate(name: str) -> str:
     return name
 
 
+def canonical(name: str) -> NormalizedName:
+    """PEP 503 normal form of a name an index listed (not validated: indexes hold names
+    such as ``example-pkg.....testing`` that this proxy refuses in a URL)."""
+    return canonicalize_name(name)
+
+
 def normalize(name: str) -> NormalizedName:
-    """PEP 503 normal form of a valid name."""
-    return canonicalize_name(validate(name))
+    """PEP 503 normal form of a name a client asked for, after :func:`validate`."""
+    return canonical(validate(name))

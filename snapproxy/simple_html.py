@@ -6,8 +6,9 @@ Rendered from the JSON form, so HTML and JSON clients see the same filtered data
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
-from snapproxy.names import InvalidProjectName, normalize
+from snapproxy.names import canonical
 from snapproxy.snapshot import JSON
 
 __all__ = ["render_index", "render_project"]
@@ -77,10 +78,7 @@ def render_index(index: JSON) -> str:
     lines = _head(index["meta"]["api-version"], "Simple index")
     for project in index.get("projects") or []:
         name = project.get("name", "")
-        try:
-            href = f"{normalize(name)}/"
-        except InvalidProjectName:
-            continue
-        lines.append(f"    <a{_attr('href', href)}>{escape(name)}</a><br />")
+        href = quote(f"{canonical(name)}/")
+        lines.append(f'    <a href="{escape(href)}">{escape(name)}</a><br />')
     lines += ["  </body>", "</html>", ""]
     return "\n".join(lines)

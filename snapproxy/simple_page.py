@@ -22,6 +22,7 @@ __all__ = [
     "absolutize_urls",
     "apply_yanked_policy",
     "cap_meta",
+    "capped_meta",
     "drop_invisible_files",
     "find_file",
     "keep_live_versions",
@@ -126,16 +127,20 @@ def _api_version_tuple(text: object) -> tuple[int, int]:
         return (1, 0)
 
 
-def cap_meta(page: JSON) -> JSON:
-    """``meta``: claim no API version beyond what the response honours; drop the serial.
-
-    ``_last-serial`` is upstream's state today, which a snapshot must not leak: it would
-    also make the body (and its ETag) change with every unrelated upload.
+def capped_meta(meta: object) -> JSON:
+    """PEP 629 ``meta`` of a response: upstream's API version, capped at what the proxy
+    honours, and nothing else (``_last-serial`` is upstream's state today, which a
+    snapshot must not leak; it would also change the body with every unrelated upload).
     """
-    upstream = _api_version_tuple((page.get("meta") or {}).get("api-version", "1.0"))
-    honoured = min(upstream, _api_version_tuple(HONOURED_API_VERSION))
+    given = meta.get("api-version", "1.0") if isinstance(meta, dict) else "1.0"
+    honoured = min(_api_version_tuple(given), _api_version_tuple(HONOURED_API_VERSION))
+    return {"api-version": f"{honoured[0]}.{honoured[1]}"}
+
+
+def cap_meta(page: JSON) -> JSON:
+    """Cap ``meta`` (:func:`capped_meta`) and drop the data of API versions not honoured."""
     out = {k: v for k, v in page.items() if k not in _UNSERVED_PAGE_KEYS}
-    out["meta"] = {"api-version": f"{honoured[0]}.{honoured[1]}"}
+    out["meta"] = capped_meta(page.get("meta"))
     out["files"] = [
         {k: v for k, v in f.items() if k not in _UNSERVED_FILE_KEYS} for f in page["files"]
     ]

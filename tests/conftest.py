@@ -71,7 +71,7 @@ class StartSnapproxy(Protocol):
         self,
         date: str,
         *,
-        upstream: str,
+        upstream: str | FakeIndex,
         files_host: str | None = None,
         args: Sequence[str] = (),
         cache_dir: Path | None = None,
@@ -83,18 +83,24 @@ class StartSnapproxy(Protocol):
 def snapproxy_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StartSnapproxy]:
-    """Start the real `snapproxy serve` CLI; every server started is stopped at teardown."""
+    """Start the real `snapproxy serve` CLI; every server started is stopped at teardown.
+
+    `upstream` is an index origin (`--upstream`), or a running FakeIndex for both origins.
+    """
     servers = request.node.stash.setdefault(_SERVERS, [])
 
     def start(
         date: str,
         *,
-        upstream: str,
+        upstream: str | FakeIndex,
         files_host: str | None = None,
         args: Sequence[str] = (),
         cache_dir: Path | None = None,
         env: Mapping[str, str] | None = None,
     ) -> SnapproxyServer:
+        if isinstance(upstream, FakeIndex):  # a running fake names both of its origins
+            files_host = files_host or upstream.files_origin
+            upstream = upstream.simple_url.removesuffix("/simple/")
         cache = cache_dir or tmp_path_factory.mktemp("snapproxy") / "cache"
         server = start_snapproxy(
             date, upstream=upstream, files_host=files_host, args=args, cache_dir=cache, env=env

@@ -88,7 +88,10 @@ def python_for_pip(version: str) -> str:
 def _python_minor(python: str) -> str:
     out = subprocess.run(
         [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-        capture_output=True, text=True, check=True, env=clean_client_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        env=clean_client_env(),
     )
     return out.stdout.strip()
 
@@ -121,8 +124,16 @@ def _cached_venv(name: str, python: str, requirement: str) -> Path:
         _run_checked([python, "-m", "venv", str(venv)], env)
         _run_checked(
             [
-                str(venv / "bin" / "python"), "-m", "pip", "--isolated", "--no-cache-dir",
-                "install", "--index-url", PYPI_SIMPLE, requirement,
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "--isolated",
+                "--no-cache-dir",
+                "--disable-pip-version-check",
+                "install",
+                "--index-url",
+                PYPI_SIMPLE,
+                requirement,
             ],
             env,
         )
@@ -155,11 +166,27 @@ def run_pip(
     cwd: Path | None = None,
     timeout: float = 600,
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m pip --isolated --no-cache-dir ARGS` in `venv`; never raises on failure."""
-    cmd = [str(venv / "bin" / "python"), "-m", "pip", "--isolated", "--no-cache-dir", *args]
+    """`python -m pip --isolated --no-cache-dir ... ARGS` in `venv`; never raises on failure."""
+    # --isolated makes pip ignore PIP_* variables, so the quiet switches are given as flags;
+    # the version check would otherwise ask the index under test for pip.
+    cmd = [
+        str(venv / "bin" / "python"),
+        "-m",
+        "pip",
+        "--isolated",
+        "--no-cache-dir",
+        "--disable-pip-version-check",
+        "--no-input",
+        *args,
+    ]
     return subprocess.run(
-        cmd, env=dict(env or clean_client_env()), cwd=cwd, capture_output=True, text=True,
-        timeout=timeout, check=False,
+        cmd,
+        env=dict(env or clean_client_env()),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -174,8 +201,13 @@ def run_uv(
     with tempfile.TemporaryDirectory(prefix="snapproxy-uv-cache-") as cache:
         env.setdefault("UV_CACHE_DIR", cache)
         return subprocess.run(
-            [str(uv_binary()), *args], env=env, cwd=cwd, capture_output=True, text=True,
-            timeout=timeout, check=False,
+            [str(uv_binary()), *args],
+            env=env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
 

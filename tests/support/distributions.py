@@ -112,14 +112,13 @@ def make_wheel(
     metadata = core_metadata(name, version, requires=requires, requires_python=requires_python)
     tags = sorted(str(t) for t in parse_tag(tag))
     pure = all(t.endswith("-none-any") for t in tags)
-    wheel_file = "\n".join(
-        [
-            "Wheel-Version: 1.0",
-            "Generator: snapproxy-tests",
-            f"Root-Is-Purelib: {'true' if pure else 'false'}",
-            *(f"Tag: {t}" for t in tags),
-        ]
-    ) + "\n"
+    wheel_lines = [
+        "Wheel-Version: 1.0",
+        "Generator: snapproxy-tests",
+        f"Root-Is-Purelib: {'true' if pure else 'false'}",
+        *(f"Tag: {t}" for t in tags),
+    ]
+    wheel_file = "".join(f"{line}\n" for line in wheel_lines)
     members: list[tuple[str, bytes]] = [
         (f"{filename_name(name)}/__init__.py", f'__version__ = "{version}"\n'.encode()),
         (f"{dist_info}/METADATA", metadata),

@@ -51,8 +51,10 @@ class FakeFile:
 
     @property
     def advertised_requires_python(self) -> str | None:
-        return self.requires_python if self.requires_python is not None else (
-            self.dist.requires_python
+        return (
+            self.requires_python
+            if self.requires_python is not None
+            else (self.dist.requires_python)
         )
 
     @property
@@ -216,8 +218,8 @@ class FakeIndex:
                 return await handler(request)
             if fault.kind == "fail":
                 return web.Response(status=fault.status, text=f"injected {fault.status}\n")
-            content_type = SIMPLE_JSON if request.path.startswith("/simple/") else (
-                "application/json"
+            content_type = (
+                SIMPLE_JSON if request.path.startswith("/simple/") else ("application/json")
             )
             return web.Response(body=MALFORMED_BODY, content_type=content_type)
 

@@ -79,7 +79,11 @@ def start_snapproxy(
     ) as stderr:
         stderr_path = Path(stderr.name)
         proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, text=True,
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
+            text=True,
             env=run_env,
         )
     lines: list[str] = []
