@@ -10,7 +10,8 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -91,6 +92,31 @@ class Tree:
     immutable: bool
 
 
+class RenderedBodies:
+    """Bodies already filtered and serialised, valid while upstream's copy is the same.
+
+    A hot page (pip asks for each project of a resolution) is then served without
+    filtering thousands of files again; an entry is stale once the upstream document it
+    was made from has been replaced (compared by identity), and the oldest go first.
+    """
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._entries: OrderedDict[Hashable, tuple[object, bytes]] = OrderedDict()
+
+    def get(self, key: Hashable, source: object, build: Callable[[], bytes]) -> bytes:
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is source:
+            self._entries.move_to_end(key)
+            return entry[1]
+        body = build()
+        self._entries[key] = (source, body)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return body
+
+
 class Proxy:
     """Route handlers; holds the upstream client and the file store."""
 
@@ -100,7 +126,7 @@ class Proxy:
         self.files = files
         self.index = config.upstream.rstrip("/")
         self._file_locks: dict[str, asyncio.Lock] = {}
-        self._rendered_lists: dict[bool, tuple[object, bytes]] = {}
+        self.rendered = RenderedBodies()
 
     # -- addressing ---------------------------------------------------------------------
 
@@ -187,17 +213,14 @@ class Proxy:
         doc, request["cache"] = await self.upstream.document(
             f"{self.index}/simple/", accept=JSON_ACCEPT, parse=parse_project_list
         )
-        memo = self._rendered_lists.get(fmt.is_json)
-        if memo is not None and memo[0] is doc:
-            body = memo[1]
-        else:
-            # Hundreds of thousands of names: render once per upstream copy, not per request.
+        def build() -> bytes:
             out = {"meta": capped_meta(doc.get("meta")), "projects": doc["projects"]}
             if fmt.is_json:
-                body = json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
-            else:
-                body = render_index(out).encode()
-            self._rendered_lists[fmt.is_json] = (doc, body)
+                return json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
+            return render_index(out).encode()
+
+        # Hundreds of thousands of names: rendered once per upstream copy, not per request.
+        body = self.rendered.get(("/simple/", fmt.is_json), doc, build)
         # Not date-filtered (a list of every name today), so never immutable.
         return self.respond(request, body, _content_type(fmt), None)
 
@@ -206,16 +229,19 @@ class Proxy:
         project = self.project(request)
         fmt = choose_format(request.headers.get("Accept"), request.query.get("format"))
         page = await self.page(request, project)
-        filtered = snapshot_page(
-            page,
-            tree.snapshot,
-            page_url=self.page_url(project),
-            url_for=self.url_rewriter(request, tree, project),
-        )
-        if fmt.is_json:
-            body = json.dumps(filtered, separators=(",", ":"), ensure_ascii=False).encode()
-        else:
-            body = render_project(filtered).encode()
+        rewrite = self.url_rewriter(request, tree, project)
+
+        def build() -> bytes:
+            filtered = snapshot_page(
+                page, tree.snapshot, page_url=self.page_url(project), url_for=rewrite
+            )
+            if fmt.is_json:
+                return json.dumps(filtered, separators=(",", ":"), ensure_ascii=False).encode()
+            return render_project(filtered).encode()
+
+        origin = None if rewrite is None else f"{request.scheme}://{request.host}{tree.prefix}"
+        key = (project, tree.snapshot, fmt, origin)
+        body = self.rendered.get(key, page, build)
         return self.respond(request, body, _content_type(fmt), tree)
 
     async def legacy_project(self, request: web.Request) -> web.Response:

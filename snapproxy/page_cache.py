@@ -60,15 +60,16 @@ class PageCache:
         entry = self._read_disk(key)
         if entry is None:
             return None, "none"
-        self._remember(key, entry)
+        self.remember(key, entry)
         return entry, "disk"
 
     def put(self, key: str, entry: CachedDocument) -> None:
-        self._remember(key, entry)
+        self.remember(key, entry)
         if self.directory is not None:
             self._write_disk(key, entry)
 
-    def _remember(self, key: str, entry: CachedDocument) -> None:
+    def remember(self, key: str, entry: CachedDocument) -> None:
+        """Keep ``entry`` in memory only (the disk copy is already the same document)."""
         old = self._memory.pop(key, None)
         if old is not None:
             self._used -= len(old.body)

@@ -51,8 +51,13 @@ def _with_files(page: JSON, files: Iterable[JSON]) -> JSON:
 
 def absolutize_urls(page: JSON, page_url: str) -> JSON:
     """Resolve relative file URLs (allowed by PEP 503) against the page's own URL."""
+
+    def absolute(url: str) -> str:
+        # urljoin is the slow part of a large page; absolute URLs (PyPI's) need none.
+        return url if url.startswith(("https://", "http://")) else urljoin(page_url, url)
+
     return _with_files(
-        page, ({**f, "url": urljoin(page_url, f["url"])} for f in page.get("files") or [])
+        page, ({**f, "url": absolute(f["url"])} for f in page.get("files") or [])
     )
 
 
@@ -158,7 +163,7 @@ def snapshot_page(
 
     Raises :class:`ProjectNotAtCutoff` when no file survives (the proxy answers 404).
     """
-    page = drop_invisible_files(absolutize_urls(page, page_url), snapshot)
+    page = absolutize_urls(drop_invisible_files(page, snapshot), page_url)
     if not page["files"]:
         raise ProjectNotAtCutoff(page.get("name", "?"))
     page = keep_live_versions(apply_yanked_policy(page, snapshot.yanked))

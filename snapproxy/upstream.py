@@ -150,12 +150,14 @@ class Upstream:
         self, key: str, url: str, accept: str, parse: Callable[[bytes], Any]
     ) -> Fetched:
         cached, _where = self.cache.get(key)
-        if cached is not None:
+        if cached is not None and cached.parsed is None:
             try:
                 cached = _parsed(cached, parse)
             except ValueError:
                 # A disk entry that no longer parses is as good as none.
                 cached = None
+            else:
+                self.cache.remember(key, cached)
         now = self.clock()
         if cached is not None and now - cached.fetched_at < self.max_age:
             return Fetched(cached, "hit")
