@@ -12,19 +12,22 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import yarl
 from aiohttp import web
 
 from snapproxy import __version__
 from snapproxy.cutoff import CutoffError, format_cutoff, parse_cutoff
 from snapproxy.documents import parse_legacy_project, parse_project_list, parse_project_page
-from snapproxy.file_store import DigestMismatch, FileStore, Verifier
+from snapproxy.file_store import DigestMismatch, FileStore, Verifier, verified
 from snapproxy.legacy_json import (
     info_from_metadata,
     latest_version,
@@ -45,8 +48,10 @@ from snapproxy.representation import (
 from snapproxy.simple_html import render_index, render_project
 from snapproxy.simple_page import (
     ProjectNotAtCutoff,
+    absolutize_urls,
     capped_meta,
     find_file,
+    normalise_core_metadata,
     snapshot_page,
 )
 from snapproxy.snapshot import JSON, Snapshot, YankedPolicy
@@ -61,6 +66,9 @@ DEFAULT_FILES_HOST = "https://files.pythonhosted.org"
 JSON_ACCEPT = Format.JSON.value
 LEGACY_ACCEPT = "application/json"
 CHUNK = 256 * 1024
+# How the current request's upstream document or file was obtained, for its log line.
+# A context variable, not request storage: each request runs in its own task.
+CACHE_STATUS: ContextVar[str] = ContextVar("snapproxy_cache_status", default="-")
 
 
 @dataclass(frozen=True)
@@ -146,7 +154,7 @@ class Proxy:
         name = normalize(given)
         if name != given:
             path = request.path.replace(f"/{given}/", f"/{name}/", 1)
-            raise web.HTTPMovedPermanently(request.rel_url.with_path(path).path_qs)
+            raise web.HTTPMovedPermanently(_same_query(request, path))
         return name
 
     def file_url(self, request: web.Request, tree: Tree, project: str) -> Callable[[JSON], str]:
@@ -164,16 +172,18 @@ class Proxy:
         return f"{self.index}/simple/{project}/"
 
     async def page(self, request: web.Request, project: str) -> JSON:
-        doc, request["cache"] = await self.upstream.document(
+        doc, cache = await self.upstream.document(
             self.page_url(project), accept=JSON_ACCEPT, parse=parse_project_page
         )
+        CACHE_STATUS.set(cache)
         result: JSON = doc
         return result
 
     async def legacy(self, request: web.Request, path: str) -> JSON:
-        doc, request["cache"] = await self.upstream.document(
+        doc, cache = await self.upstream.document(
             f"{self.index}/pypi/{path}/json", accept=LEGACY_ACCEPT, parse=parse_legacy_project
         )
+        CACHE_STATUS.set(cache)
         result: JSON = doc
         return result
 
@@ -210,9 +220,11 @@ class Proxy:
     async def project_list(self, request: web.Request) -> web.Response:
         self.tree(request)  # validates a cutoff in the URL
         fmt = choose_format(request.headers.get("Accept"), request.query.get("format"))
-        doc, request["cache"] = await self.upstream.document(
+        doc, cache = await self.upstream.document(
             f"{self.index}/simple/", accept=JSON_ACCEPT, parse=parse_project_list
         )
+        CACHE_STATUS.set(cache)
+
         def build() -> bytes:
             out = {"meta": capped_meta(doc.get("meta")), "projects": doc["projects"]}
             if fmt.is_json:
@@ -282,8 +294,12 @@ class Proxy:
         if version not in releases:
             raise _version_not_in_snapshot(project, version, tree)
         info = await self.version_info(request, project, doc, version, releases[version])
-        out = snapshot_version({"info": info}, releases[version], tree.snapshot,
-                               self.url_rewriter(request, tree, project))
+        out = snapshot_version(
+            {"info": info},
+            releases[version],
+            tree.snapshot,
+            self.url_rewriter(request, tree, project),
+        )
         return self.respond_json(request, out, tree)
 
     async def version_info(
@@ -293,40 +309,49 @@ class Proxy:
         info: JSON = doc["info"]
         if info.get("version") == version:
             return info
-        cache = request.get("cache")
+        cache = CACHE_STATUS.get()
         try:
             vdoc = await self.legacy(request, f"{project}/{quote(version, safe='')}")
             result: JSON = vdoc["info"]
             return result
         except UpstreamNotFound:
-            metadata = await self.core_metadata(files)
+            metadata = await self.core_metadata(request, project, files)
             return info_from_metadata(info, version, metadata)
         finally:
-            request["cache"] = cache
+            CACHE_STATUS.set(cache)
 
-    async def core_metadata(self, files: list[JSON]) -> bytes | None:
-        """The PEP 658 metadata of one of ``files`` (a wheel's, by preference), verified."""
-        candidates = [f for f in files if f.get("core-metadata") and f.get("url")]
-        candidates.sort(key=lambda f: not f["filename"].endswith(".whl"))
-        for f in candidates:
-            hashes = f["core-metadata"] if isinstance(f["core-metadata"], dict) else {}
-            verifier = Verifier.for_hashes(hashes)
+    async def core_metadata(
+        self, request: web.Request, project: str, files: list[JSON]
+    ) -> bytes | None:
+        """The PEP 658 metadata of one of ``files`` (a wheel's, by preference), verified.
 
-            def parse(body: bytes, verifier: Verifier | None = verifier) -> bytes:
-                if verifier is not None:
-                    check = Verifier(verifier.algorithm, verifier.digest)
-                    check.update(body)
-                    check.check()
-                return body
-
+        PyPI's legacy entries advertise it under ``core-metadata``; where they do not, the
+        simple page's entries for the same files are asked.
+        """
+        sources = [(f["url"], f["core-metadata"]) for f in files if f.get("core-metadata")]
+        if not sources:
+            wanted = {f["filename"] for f in files}
+            try:
+                page = await self.page(request, project)
+            except (UpstreamError, UpstreamNotFound):
+                return None
+            page = normalise_core_metadata(absolutize_urls(page, self.page_url(project)))
+            sources = [
+                (f["url"], f["core-metadata"])
+                for f in page["files"]
+                if f["filename"] in wanted and f.get("core-metadata")
+            ]
+        sources.sort(key=lambda source: not str(source[0]).endswith(".whl"))
+        for url, advertised in sources:
+            hashes = advertised if isinstance(advertised, dict) else {}
             try:
                 data, _ = await self.upstream.document(
-                    f["url"] + ".metadata", accept="*/*", parse=parse
+                    url + ".metadata", accept="*/*", parse=partial(verified, hashes=hashes)
                 )
-                result: bytes = data
-                return result
             except (UpstreamError, UpstreamNotFound):
                 continue
+            result: bytes = data
+            return result
         return None
 
     async def file(self, request: web.Request) -> web.StreamResponse:
@@ -336,7 +361,9 @@ class Proxy:
         metadata = filename.endswith(".metadata")
         dist = filename.removesuffix(".metadata")
         page = snapshot_page(
-            await self.page(request, project), tree.snapshot, page_url=self.page_url(project),
+            await self.page(request, project),
+            tree.snapshot,
+            page_url=self.page_url(project),
             url_for=None,
         )
         entry = find_file(page, dist)
@@ -372,7 +399,7 @@ class Proxy:
             return web.Response(status=304, headers=headers)
         stored = self.files.lookup(verifier)
         if stored is not None:
-            request["cache"] = "hit"
+            CACHE_STATUS.set("hit")
             return web.FileResponse(stored, headers=headers)
         if self.files.root is None:
             return await self.stream_file(request, url, verifier, headers)
@@ -380,7 +407,7 @@ class Proxy:
         async with lock:
             stored = self.files.lookup(verifier)
             if stored is not None:
-                request["cache"] = "hit"
+                CACHE_STATUS.set("hit")
                 return web.FileResponse(stored, headers=headers)
             try:
                 return await self.stream_file(request, url, verifier, headers)
@@ -400,7 +427,7 @@ class Proxy:
         connection is cut before the body completes, so no client receives a whole file
         that differs from what the index published, and nothing is stored.
         """
-        request["cache"] = "miss"
+        CACHE_STATUS.set("miss")
         async with self.upstream.stream(url) as upstream:
             response = web.StreamResponse(headers=headers)
             if upstream.content_length is not None:
@@ -423,7 +450,7 @@ class Proxy:
                 if pending is not None:
                     pending.discard()
                 log.error("aborting %s: %s", url, exc)
-                request["cache"] = "aborted"
+                CACHE_STATUS.set("aborted")
                 if request.transport is not None:
                     request.transport.close()
                 return response
@@ -451,7 +478,13 @@ class Proxy:
         return web.json_response(doc, headers={"Cache-Control": "no-store"})
 
     async def add_slash(self, request: web.Request) -> web.Response:
-        raise web.HTTPMovedPermanently(request.rel_url.with_path(request.path + "/").path_qs)
+        raise web.HTTPMovedPermanently(_same_query(request, request.path + "/"))
+
+
+def _same_query(request: web.Request, path: str) -> str:
+    """``path`` with the request's query string as sent (``?format=`` must survive)."""
+    raw = request.rel_url.raw_query_string
+    return str(yarl.URL.build(path=path)) + (f"?{raw}" if raw else "")
 
 
 def _version_not_in_snapshot(project: str, version: str, tree: Tree) -> NotInSnapshot:
@@ -474,15 +507,23 @@ def _error(status: int, message: str) -> web.Response:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def _log_request(request: web.Request, status: int, start: float) -> None:
+    elapsed = (time.perf_counter() - start) * 1000
+    log.info(
+        "%s %s %d %s %.1fms", request.method, request.path_qs, status, CACHE_STATUS.get(), elapsed
+    )
+
+
 @web.middleware
 async def errors_and_log(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map domain errors to HTTP statuses, and log one line per request."""
     start = time.perf_counter()
-    request["cache"] = "-"
+    CACHE_STATUS.set("-")
     try:
         response = await handler(request)
-    except web.HTTPException as exc:
-        response = exc
+    except web.HTTPException as exc:  # redirects: aiohttp renders them
+        _log_request(request, exc.status, start)
+        raise
     except (InvalidProjectName, CutoffError) as exc:
         response = _error(400, str(exc))
     except FormatNotAcceptable as exc:
@@ -495,15 +536,7 @@ async def errors_and_log(request: web.Request, handler: Handler) -> web.StreamRe
         response = _error(404, str(exc))
     except UpstreamError as exc:
         response = _error(exc.status, str(exc))
-    elapsed = (time.perf_counter() - start) * 1000
-    log.info(
-        "%s %s %d %s %.1fms",
-        request.method,
-        request.path_qs,
-        response.status,
-        request["cache"],
-        elapsed,
-    )
+    _log_request(request, response.status, start)
     return response
 
 
@@ -515,7 +548,9 @@ def create_app(config: ServerConfig) -> web.Application:
 
     async def session_ctx(app: web.Application) -> Any:
         timeout = aiohttp.ClientTimeout(
-            total=None, connect=config.timeout, sock_connect=config.timeout,
+            total=None,
+            connect=config.timeout,
+            sock_connect=config.timeout,
             sock_read=config.timeout,
         )
         connector = aiohttp.TCPConnector(limit=64, limit_per_host=32)

@@ -38,10 +38,10 @@ def _origin(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """An http(s) origin such as ``https://pypi.org``: scheme and host, no path."""
     text = value.rstrip("/")
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise click.BadParameter(
-            f"{value!r} is not an http(s) URL; e.g. {DEFAULT_UPSTREAM}", ctx, param
-        )
+    example = param.default if isinstance(param.default, str) else DEFAULT_UPSTREAM
+    # urlsplit drops tabs and newlines silently; a URL with any white space is a typo.
+    if any(c.isspace() for c in value) or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(f"{value!r} is not an http(s) URL; e.g. {example}", ctx, param)
     if parts.path or parts.query or parts.fragment:
         raise click.BadParameter(
             f"{value!r} has a path; give only the origin, e.g. {parts.scheme}://{parts.netloc}",
@@ -57,35 +57,76 @@ def default_cache_dir() -> Path:
     return Path(base) / "snapproxy"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(__version__, prog_name="snapproxy")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Serve PyPI as it was at one instant, for reproducible pip resolutions."""
+    if ctx.invoked_subcommand is None:
+        # No command: the overview, as --help would show it; asking for it is no error.
+        click.echo(ctx.get_help())
 
 
 @cli.command()
-@click.option("--date", "cutoff", callback=_cutoff, required=True,
-              help="Cutoff: YYYY-MM-DD (midnight UTC) or an RFC 3339 datetime with a zone. "
-              "Files uploaded at or after it are hidden.")
+@click.option(
+    "--date",
+    "cutoff",
+    callback=_cutoff,
+    required=True,
+    help="Cutoff: YYYY-MM-DD (midnight UTC) or an RFC 3339 datetime with a zone. "
+    "Files uploaded at or after it are hidden.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
-              help="Port to listen on; 0 picks a free one.")
-@click.option("--upstream", callback=_origin, default=DEFAULT_UPSTREAM, show_default=True,
-              help="Index origin serving /simple/ and /pypi/.")
-@click.option("--files-host", callback=_origin, default=DEFAULT_FILES_HOST, show_default=True,
-              help="Origin of distribution files.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Disk cache directory [default: $XDG_CACHE_HOME/snapproxy].")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port to listen on; 0 picks a free one.",
+)
+@click.option(
+    "--upstream",
+    callback=_origin,
+    default=DEFAULT_UPSTREAM,
+    show_default=True,
+    help="Index origin serving /simple/ and /pypi/.",
+)
+@click.option(
+    "--files-host",
+    callback=_origin,
+    default=DEFAULT_FILES_HOST,
+    show_default=True,
+    help="Origin of distribution files.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Disk cache directory [default: $XDG_CACHE_HOME/snapproxy].",
+)
 @click.option("--no-cache", is_flag=True, help="Keep no disk cache (memory only).")
-@click.option("--yanked", type=click.Choice(["keep", "ignore"]), default="keep",
-              show_default=True,
-              help="keep: pass PEP 592 yank marks through; ignore: show every file unyanked.")
-@click.option("--allow-undated", is_flag=True,
-              help="Show files that have no upload time (hidden by default).")
-@click.option("--direct-files", is_flag=True,
-              help="Leave file URLs pointing at upstream instead of this proxy.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
-              help="Seconds to wait for upstream to connect or send data.")
+@click.option(
+    "--yanked",
+    type=click.Choice(["keep", "ignore"]),
+    default="keep",
+    show_default=True,
+    help="keep: pass PEP 592 yank marks through; ignore: show every file unyanked.",
+)
+@click.option(
+    "--allow-undated", is_flag=True, help="Show files that have no upload time (hidden by default)."
+)
+@click.option(
+    "--direct-files",
+    is_flag=True,
+    help="Leave file URLs pointing at upstream instead of this proxy.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for upstream to connect or send data.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="Log upstream traffic too.")
 def serve(
@@ -112,7 +153,8 @@ def serve(
     if is_recent(cutoff, datetime.now(timezone.utc)):
         log.warning(
             "cutoff %s is less than an hour ago: uploads may still appear before it, so "
-            "answers can change", format_cutoff(cutoff),
+            "answers can change",
+            format_cutoff(cutoff),
         )
     config = ServerConfig(
         cutoff=cutoff,

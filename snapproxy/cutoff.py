@@ -110,7 +110,7 @@ def parse_upload_time(value: object) -> datetime | None:
         digits = re.match(r"\d*", rest)
         assert digits is not None
         fraction = digits.group(0)
-        text = f"{head}.{fraction[:6].ljust(6, '0')}{rest[len(fraction):]}"
+        text = f"{head}.{fraction[:6].ljust(6, '0')}{rest[len(fraction) :]}"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:

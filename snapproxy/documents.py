@@ -40,8 +40,15 @@ def parse_project_page(body: bytes) -> JSON:
     doc = _object(body)
     _list_of_objects(doc, "files", ("filename", "url"))
     for f in doc["files"]:
-        if not isinstance(f.get("hashes"), dict):
+        hashes = f.get("hashes")
+        if not isinstance(hashes, dict):
             raise ValueError(f"file {f['filename']!r} has no 'hashes' object")
+        metadata = f.get("core-metadata")
+        digests = [*hashes.items(), *(metadata.items() if isinstance(metadata, dict) else ())]
+        for name, digest in digests:
+            # PEP 691: hash values are hex digests; anything else is a broken page.
+            if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-fA-F]+", digest):
+                raise ValueError(f"file {f['filename']!r} has a {name} hash that is not hex")
     return doc
 
 

@@ -9,33 +9,68 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
-__all__ = ["DigestMismatch", "FileStore", "PendingFile", "Verifier"]
+__all__ = [
+    "PREFERRED_ALGORITHMS",
+    "DigestMismatch",
+    "FileStore",
+    "InvalidDigest",
+    "PendingFile",
+    "Verifier",
+    "is_hex_digest",
+    "verified",
+]
 
-_ALGORITHMS = ("sha256", "sha384", "sha512", "sha224", "sha1", "md5")
+# Strongest first among hashlib's guaranteed algorithms; sha256 leads as PyPI publishes it.
+PREFERRED_ALGORITHMS = ("sha256", "sha512", "sha384", "sha224", "sha1", "md5")
+_ALGORITHMS = frozenset(PREFERRED_ALGORITHMS)
 
 
 class DigestMismatch(ValueError):
     """The bytes received do not hash to the digest the index published."""
 
 
+class InvalidDigest(ValueError):
+    """A published digest that is not the hex form of its algorithm's output."""
+
+
+def is_hex_digest(algorithm: str, digest: object) -> bool:
+    """Whether ``digest`` is a lower- or upper-case hex digest of ``algorithm``'s size.
+
+    Digests become file names in the store, so nothing else may pass (``../x`` or
+    ``/etc/passwd`` from a hostile index would otherwise name a path outside it).
+    """
+    if not isinstance(digest, str) or algorithm not in _ALGORITHMS:
+        return False
+    size = hashlib.new(algorithm).digest_size * 2
+    return re.fullmatch(rf"[0-9a-fA-F]{{{size}}}", digest) is not None
+
+
 class Verifier:
     """Hash bytes as they pass and compare with the published ``algorithm=digest``."""
 
     def __init__(self, algorithm: str, digest: str):
+        if not is_hex_digest(algorithm, digest):
+            raise InvalidDigest(f"{algorithm} digest {digest!r} is not a hex digest")
         self.algorithm = algorithm
         self.digest = digest.lower()
         self._hash = hashlib.new(algorithm)
 
     @classmethod
-    def for_hashes(cls, hashes: dict[str, str]) -> Verifier | None:
-        """The strongest guaranteed algorithm among an index's ``hashes`` (PEP 691)."""
-        for algorithm in _ALGORITHMS:
-            if hashes.get(algorithm):
-                return cls(algorithm, hashes[algorithm])
+    def for_hashes(cls, hashes: Mapping[str, object]) -> Verifier | None:
+        """The strongest guaranteed algorithm among an index's ``hashes`` (PEP 691).
+
+        Values that are not hex digests count as absent.
+        """
+        for algorithm in PREFERRED_ALGORITHMS:
+            digest = hashes.get(algorithm)
+            if isinstance(digest, str) and is_hex_digest(algorithm, digest):
+                return cls(algorithm, digest)
         return None
 
     def update(self, chunk: bytes) -> None:
@@ -47,6 +82,15 @@ class Verifier:
             raise DigestMismatch(
                 f"{self.algorithm} mismatch: index says {self.digest}, received {got}"
             )
+
+
+def verified(body: bytes, hashes: Mapping[str, object]) -> bytes:
+    """``body`` if it matches the strongest of ``hashes`` (none given: unchecked)."""
+    verifier = Verifier.for_hashes(hashes)
+    if verifier is not None:
+        verifier.update(body)
+        verifier.check()
+    return body
 
 
 class PendingFile:

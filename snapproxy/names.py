@@ -28,7 +28,7 @@ def validate(name: str) -> str:
     ``a..b`` is a valid PEP 508 name, but a URL segment with ``..`` in it is refused
     outright so no path that looks like traversal ever reaches the upstream.
     """
-    if "/" in name or "\\" in name or ".." in name or not _VALID.match(name):
+    if "/" in name or "\\" in name or ".." in name or not _VALID.fullmatch(name):
         raise InvalidProjectName(
             f"invalid project name {name!r}: use letters, digits, '.', '_' and '-' "
             "(PEP 508), e.g. requests"

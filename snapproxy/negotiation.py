@@ -35,14 +35,16 @@ class FormatNotAcceptable(ValueError):
     """Nothing the client accepts (or asked for with ``?format=``) can be served (406)."""
 
 
-# Media type a client may name -> representation served.  Ties in q-value go to the
-# earlier entry: HTML first, as servers did before PEP 691.
+# Each representation by its concrete v1 media type and its PEP 691 ``latest`` alias (text/html
+# has none).  Ties in q-value go to the earlier entry: HTML first, as before PEP 691.
+_REPRESENTATIONS: tuple[tuple[Format, str, str | None], ...] = (
+    (Format.TEXT_HTML, "text/html", None),
+    (Format.HTML, "application/vnd.pypi.simple.v1+html", "application/vnd.pypi.simple.latest+html"),
+    (Format.JSON, "application/vnd.pypi.simple.v1+json", "application/vnd.pypi.simple.latest+json"),
+)
+# Every name ``?format=`` accepts.
 _NAMES: dict[str, Format] = {
-    "text/html": Format.TEXT_HTML,
-    "application/vnd.pypi.simple.v1+html": Format.HTML,
-    "application/vnd.pypi.simple.latest+html": Format.HTML,
-    "application/vnd.pypi.simple.v1+json": Format.JSON,
-    "application/vnd.pypi.simple.latest+json": Format.JSON,
+    name: fmt for fmt, *names in _REPRESENTATIONS for name in names if name is not None
 }
 
 
@@ -88,19 +90,41 @@ def parse_accept(header: str) -> list[MediaRange]:
     return ranges
 
 
-def _quality(ranges: list[MediaRange], media_type: str) -> float:
+def _quality(
+    ranges: list[MediaRange], media_type: str, *, exact_only: bool = False
+) -> float | None:
+    """The q of the most specific range naming ``media_type`` (None: no range names it)."""
     best: tuple[int, float] | None = None
     for r in ranges:
         spec = r.specificity(media_type)
-        if spec is not None and (best is None or spec > best[0]):
+        if spec is None or (exact_only and spec < 2):
+            continue
+        if best is None or spec > best[0]:
             best = (spec, r.q)
-    return 0.0 if best is None else best[1]
+    return None if best is None else best[1]
+
+
+def _representation_quality(ranges: list[MediaRange], v1: str, latest: str | None) -> float:
+    """RFC 9110 quality of one representation.
+
+    The concrete v1 type decides when the client names it; a ``latest`` alias counts only
+    when named outright, so a wildcard cannot revive a type the client rated low.
+    """
+    exact = _quality(ranges, v1, exact_only=True)
+    if exact is not None:
+        return exact
+    if latest is not None:
+        alias = _quality(ranges, latest, exact_only=True)
+        if alias is not None:
+            return alias
+    return _quality(ranges, v1) or 0.0
 
 
 def choose_format(accept: str | None, format_param: str | None = None) -> Format:
     """The representation to serve for ``Accept`` (or PEP 691's ``?format=`` override)."""
     if format_param is not None:
-        chosen = _NAMES.get(format_param.strip().lower())
+        # An unencoded "+" in a query string reads as a space; media types have none.
+        chosen = _NAMES.get(format_param.strip().lower().replace(" ", "+"))
         if chosen is None:
             raise FormatNotAcceptable(
                 f"unsupported format {format_param!r}; use one of {', '.join(_NAMES)}"
@@ -110,8 +134,8 @@ def choose_format(accept: str | None, format_param: str | None = None) -> Format
         return Format.TEXT_HTML
     ranges = parse_accept(accept)
     best: tuple[float, Format] | None = None
-    for name, fmt in _NAMES.items():
-        q = _quality(ranges, name)
+    for fmt, v1, latest in _REPRESENTATIONS:
+        q = _representation_quality(ranges, v1, latest)
         if q > 0 and (best is None or q > best[0]):
             best = (q, fmt)
     if best is None:

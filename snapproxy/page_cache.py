@@ -91,11 +91,17 @@ class PageCache:
             return None
         try:
             meta = json.loads(header)
-            return CachedDocument(
-                url=meta["url"], body=body, etag=meta["etag"], fetched_at=meta["fetched_at"]
-            )
+            url, etag, fetched_at = meta["url"], meta["etag"], meta["fetched_at"]
         except (ValueError, KeyError, TypeError):
             return None
+        if (
+            not isinstance(url, str)
+            or not isinstance(etag, (str, type(None)))
+            or not isinstance(fetched_at, (int, float))
+            or isinstance(fetched_at, bool)
+        ):
+            return None
+        return CachedDocument(url=url, body=body, etag=etag, fetched_at=float(fetched_at))
 
     def _write_disk(self, key: str, entry: CachedDocument) -> None:
         path = self._path(key)

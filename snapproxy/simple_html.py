@@ -8,6 +8,7 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote
 
+from snapproxy.file_store import Verifier
 from snapproxy.names import canonical
 from snapproxy.snapshot import JSON
 
@@ -18,22 +19,17 @@ def _attr(name: str, value: str) -> str:
     return f' {name}="{escape(value, quote=True)}"'
 
 
-def _metadata_value(value: object) -> str:
-    """PEP 658: ``true`` or ``<hashname>=<hashvalue>``."""
-    if isinstance(value, dict) and value:
-        algorithm, digest = sorted(value.items())[0]
-        return f"{algorithm}={digest}"
-    return "true"
+def _hash_value(hashes: object) -> str | None:
+    """``<hashname>=<hashvalue>`` for the strongest hash given (PEP 503 and 658)."""
+    verifier = Verifier.for_hashes(hashes) if isinstance(hashes, dict) else None
+    return None if verifier is None else f"{verifier.algorithm}={verifier.digest}"
 
 
 def _anchor(f: JSON) -> str:
-    hashes = f.get("hashes") or {}
     url = f["url"]
-    if "sha256" in hashes:
-        url += f"#sha256={hashes['sha256']}"
-    elif hashes:
-        algorithm, digest = sorted(hashes.items())[0]
-        url += f"#{algorithm}={digest}"
+    fragment = _hash_value(f.get("hashes"))
+    if fragment is not None:
+        url += f"#{fragment}"
     attrs = _attr("href", url)
     if f.get("requires-python"):
         attrs += _attr("data-requires-python", f["requires-python"])
@@ -42,7 +38,7 @@ def _anchor(f: JSON) -> str:
         # PEP 592: the attribute's presence marks the yank; its value is the reason.
         attrs += _attr("data-yanked", yanked if isinstance(yanked, str) else "")
     if f.get("core-metadata"):
-        value = _metadata_value(f["core-metadata"])
+        value = _hash_value(f["core-metadata"]) or "true"
         # PEP 714: the new name for new clients, the old one for pip 22.x-23.x.
         attrs += _attr("data-core-metadata", value) + _attr("data-dist-info-metadata", value)
     return f"    <a{attrs}>{escape(f['filename'])}</a><br />"

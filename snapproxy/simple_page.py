@@ -56,9 +56,7 @@ def absolutize_urls(page: JSON, page_url: str) -> JSON:
         # urljoin is the slow part of a large page; absolute URLs (PyPI's) need none.
         return url if url.startswith(("https://", "http://")) else urljoin(page_url, url)
 
-    return _with_files(
-        page, ({**f, "url": absolute(f["url"])} for f in page.get("files") or [])
-    )
+    return _with_files(page, ({**f, "url": absolute(f["url"])} for f in page.get("files") or []))
 
 
 def drop_invisible_files(page: JSON, snapshot: Snapshot) -> JSON:
@@ -100,16 +98,24 @@ def keep_live_versions(page: JSON) -> JSON:
     return {**page, "versions": [v for v in listed if _same_version(v, live, raw)]}
 
 
+# Older names of ``core-metadata``: PEP 691's JSON key, and the HTML attribute's name that
+# some indexes also used in JSON.
+_OLD_METADATA_KEYS = ("dist-info-metadata", "data-dist-info-metadata")
+
+
 def normalise_core_metadata(page: JSON) -> JSON:
     """PEP 658/714: advertise metadata under ``core-metadata`` only.
 
-    PEP 714 renamed the key because ``data-dist-info-metadata`` broke old pip; the JSON
-    form keeps only the new key (HTML renders both attributes).
+    PEP 714 renamed the key because the old one crashed pip 22.3 to 23.1; the JSON form
+    keeps only the new key (HTML renders both attributes).
     """
 
     def fix(f: JSON) -> JSON:
-        out = {k: v for k, v in f.items() if k != "data-dist-info-metadata"}
-        value = f.get("core-metadata", f.get("data-dist-info-metadata", False))
+        out = {k: v for k, v in f.items() if k not in _OLD_METADATA_KEYS}
+        value = f.get("core-metadata")
+        for key in _OLD_METADATA_KEYS:
+            if value is None:
+                value = f.get(key)
         if value:
             out["core-metadata"] = value
         else:
