@@ -1,0 +1,124 @@
+"""`snapproxy serve` bad input: one `snapproxy: error:` line on stderr, a status, no traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SNAPPROXY = REPO / ".venv" / "bin" / "snapproxy"
+OK_DATE = ["--date", "2021-05-01"]
+
+
+def run(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPPROXY")}
+    # Never touch the real user cache, even if a bad input were accepted.
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / "cache"))
+    return subprocess.run(
+        [str(SNAPPROXY), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=30,
+        check=False,
+    )
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess[str], *named: str) -> str:
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith("snapproxy: error: "), line
+    for value in named:
+        assert value in line, (value, line)
+    assert result.stdout == ""
+    return line
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        # Invalid dates.
+        (["--date", "2021-02-30"], ["2021-02-30"]),
+        (["--date", "2021-13-01"], ["2021-13-01"]),
+        (["--date", "yesterday"], ["yesterday"]),
+        (["--date", "2021/05/01"], ["2021/05/01"]),
+        (["--date", "2021-05-01T25:00:00Z"], ["2021-05-01T25:00:00Z"]),
+        (["--date", ""], ["--date"]),
+        (["--date", "2021-05-01\nsecond line"], ["--date"]),
+        # A datetime without a zone: refused, with the fix shown.
+        (["--date", "2021-05-01T12:00:00"], ["2021-05-01T12:00:00", "2021-05-01T12:00:00Z"]),
+        (["--date", "2021-05-01 12:00"], ["2021-05-01 12:00", "2021-05-01 12:00Z"]),
+        # Missing --date.
+        ([], ["--date"]),
+        (["--port", "0"], ["--date"]),
+        # Bad --upstream / --files-host: not an http(s) origin.
+        ([*OK_DATE, "--upstream", "ftp://pypi.org"], ["ftp://pypi.org"]),
+        ([*OK_DATE, "--upstream", "pypi.org"], ["pypi.org"]),
+        ([*OK_DATE, "--upstream", "https://"], ["https://"]),
+        ([*OK_DATE, "--upstream", "https://pypi.org/simple/"], ["https://pypi.org/simple/"]),
+        ([*OK_DATE, "--upstream", "https://pypi.org?x=1"], ["https://pypi.org?x=1"]),
+        ([*OK_DATE, "--files-host", "files.pythonhosted.org"], ["files.pythonhosted.org"]),
+        # Options that exclude each other.
+        ([*OK_DATE, "--no-cache", "--cache-dir", "/tmp/x"], ["--no-cache", "--cache-dir"]),
+        ([*OK_DATE, "--cache-dir", "/tmp/x", "--no-cache"], ["--no-cache", "--cache-dir"]),
+        ([*OK_DATE, "--quiet", "--verbose"], ["--quiet", "--verbose"]),
+        # Other values out of range.
+        ([*OK_DATE, "--port", "70000"], ["70000"]),
+        ([*OK_DATE, "--port", "http"], ["http"]),
+        ([*OK_DATE, "--yanked", "maybe"], ["maybe"]),
+        ([*OK_DATE, "--timeout", "0"], ["--timeout"]),
+        ([*OK_DATE, "--no-such-option"], ["--no-such-option"]),
+    ],
+)
+def test_serve_bad_input(args: list[str], named: list[str], tmp_path: Path) -> None:
+    result = run(["serve", *args], tmp_path)
+    assert_one_error_line(result, *named)
+    assert result.returncode == 2, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["no-such-command"], ["no-such-command"]),
+        ([], []),  # no command at all: a usage error too, still one line
+    ],
+)
+def test_top_level_bad_input(args: list[str], named: list[str], tmp_path: Path) -> None:
+    result = run(args, tmp_path)
+    if result.returncode != 0:
+        assert_one_error_line(result, *named)
+        assert result.returncode == 2
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("cache", [["--no-cache"], []])
+def test_port_in_use(busy_port: int, cache: list[str], tmp_path: Path) -> None:
+    args = ["serve", *OK_DATE, "--port", str(busy_port), *cache]
+    if not cache:
+        args += ["--cache-dir", str(tmp_path / "cache")]
+    result = run(args, tmp_path)
+    assert_one_error_line(result, str(busy_port), "--port")
+    # Not a usage error but an environment one: the code exits 1 (click's ClickException).
+    assert result.returncode == 1, result.stderr
+
+
+def test_help_is_not_an_error(tmp_path: Path) -> None:
+    result = run(["serve", "--help"], tmp_path)
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert "--date" in result.stdout
