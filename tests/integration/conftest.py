@@ -7,11 +7,16 @@ building one needs PyPI, so a missing one skips its tests when PyPI is unreachab
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
-from typing import Protocol
 
 import pytest
 
-from tests.integration.harness import CLIENT_IDS, PIP_VERSIONS, Client, UvClient, make_client
+from tests.integration.harness import (
+    CLIENT_IDS,
+    Client,
+    StartProxy,
+    UvClient,
+    make_client,
+)
 from tests.support.fakeindex import FakeIndex
 from tests.support.proxyproc import SnapproxyServer, start_snapproxy
 
@@ -30,11 +35,6 @@ def client(request: pytest.FixtureRequest) -> Client:
     return make_client(request.param)
 
 
-@pytest.fixture(scope="module", params=[f"pip-{v}" for v in PIP_VERSIONS])
-def pip_client(request: pytest.FixtureRequest) -> Client:
-    return make_client(request.param)
-
-
 @pytest.fixture(scope="session")
 def uv_client() -> UvClient:
     client = make_client("uv")
@@ -48,12 +48,6 @@ def upstream() -> Iterator[FakeIndex]:
     fake = FakeIndex()
     with fake.running():
         yield fake
-
-
-class StartProxy(Protocol):
-    def __call__(
-        self, date: str, *, upstream: FakeIndex, args: Sequence[str] = ()
-    ) -> SnapproxyServer: ...
 
 
 @pytest.fixture(scope="module")

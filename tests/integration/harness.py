@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 import aiohttp
 from aiohttp import web
@@ -169,7 +170,7 @@ class PipClient:
 
     @property
     def uses_metadata_files(self) -> bool:
-        """PEP 658/714 metadata files are used (JSON `core-metadata`) from pip 23.2 on."""
+        """PEP 658 metadata files, advertised as PEP 714 `core-metadata` (pip 23.2 on)."""
         return Version(self.version) >= Version("23.2")
 
     not_found = "No matching distribution found for {name}"
@@ -287,6 +288,14 @@ def make_client(client_id: str) -> Client:
     return PipClient(version, pip_venv(version))
 
 
+class StartProxy(Protocol):
+    """The `module_proxy` fixture: start `snapproxy serve --date DATE` before `upstream`."""
+
+    def __call__(
+        self, date: str, *, upstream: FakeIndex, args: Sequence[str] = ()
+    ) -> SnapproxyServer: ...
+
+
 # ---- the proxy's own log -----------------------------------------------------------------
 
 # `2026-01-01 10:00:00,000 INFO GET /simple/alpha/ 200 miss 1.2ms`
@@ -321,6 +330,13 @@ class ProxyLog:
                 method, path, status, cache = match.groups()
                 found.append(Access(method, path, int(status), cache))
         return found
+
+    def wait_for_path(self, path: str, status: int = 200) -> Access:
+        return self.wait_for(lambda a: a.path == path and a.status == status)
+
+    def aborted(self) -> list[Access]:
+        """Responses the proxy cut because the bytes did not match the index's digest."""
+        return [a for a in self.accesses() if a.cache == "aborted"]
 
     def wait_for(self, predicate: Callable[[Access], bool], timeout: float = 10.0) -> Access:
         """The first access matching; file responses are logged after their last byte."""

@@ -15,15 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import StartProxy
 from tests.integration.harness import (
     ALPHA_11,
     ALPHA_20,
     BETA_10,
     CUTOFF,
     Client,
-    PipClient,
     ProxyLog,
+    StartProxy,
     Tap,
     add_catalogue,
     http_get,
@@ -79,7 +78,7 @@ def test_each_client_gets_the_form_it_reads(
     if client.uses_metadata_files:
         assert metadata == wanted, exchanges
         for path in wanted:  # served by the proxy's metadata route, not passed through
-            log.wait_for(lambda a, path=path: a.path == path and a.status == 200)
+            log.wait_for_path(path)
     else:
         assert metadata == set(), exchanges
         wheels = {e.path for e in exchanges if e.path.endswith(".whl")}
@@ -96,10 +95,7 @@ def test_pip_26_resolves_from_metadata_files_alone(
     assert got.ok, got.output
     assert got.pins == {"alpha": "1.1", "beta": "1.0"}
     for dist in (ALPHA_11, BETA_10):
-        log.wait_for(
-            lambda a, d=dist: a.path == f"/files/{d.name}/{d.filename}.metadata"
-            and a.status == 200
-        )
+        log.wait_for_path(f"/files/{dist.name}/{dist.filename}.metadata")
     assert not [a for a in log.accesses() if a.path.endswith(".whl")], log.text()
 
 
@@ -118,15 +114,6 @@ def test_pip_22_headers_get_html_with_everything_it_needs(proxy: SnapproxyServer
     assert attrs["href"] == f"{proxy.base}/files/alpha/{ALPHA_11.filename}#sha256={ALPHA_11.sha256}"
     assert attrs["data-core-metadata"] == f"sha256={ALPHA_11.metadata_sha256}"
     assert attrs["data-dist-info-metadata"] == f"sha256={ALPHA_11.metadata_sha256}"
-
-
-def test_pip_22_is_an_html_only_client(proxy: SnapproxyServer, tmp_path: Path) -> None:
-    """pip 22.0.4 takes only text/html (it rejects JSON), and resolves through the proxy."""
-    pip = make_client("pip-22.0.4")
-    assert isinstance(pip, PipClient) and not pip.reads_json
-    got = pip.resolve(proxy.index_url, ["beta"], tmp_path)
-    assert got.ok, got.output
-    assert got.pins == {"alpha": "1.1", "beta": "1.0"}
 
 
 def test_json_for_pip_26_advertises_metadata_under_the_pep_714_name(

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import StartProxy
 from tests.integration.harness import (
     ALPHA_10,
     ALPHA_11,
@@ -21,6 +20,7 @@ from tests.integration.harness import (
     LATE,
     Client,
     ProxyLog,
+    StartProxy,
     UvClient,
     add_catalogue,
     snapshot_index,
@@ -56,7 +56,7 @@ def test_project_created_after_the_cutoff_is_not_found(
     got = client.install(proxy.index_url, ["newproj"], tmp_path)
     assert got.proc.returncode != 0, got.output
     assert client.not_found.format(name="newproj") in got.output, got.output
-    log.wait_for(lambda a: a.path == "/simple/newproj/" and a.status == 404)
+    log.wait_for_path("/simple/newproj/", status=404)
 
 
 def test_install_into_a_fresh_environment(
@@ -67,7 +67,7 @@ def test_install_into_a_fresh_environment(
     installed = client.install(proxy.index_url, ["beta"], tmp_path)
     assert installed.proc.returncode == 0, installed.output
     assert installed.versions("alpha", "beta") == {"alpha": "1.1", "beta": "1.0"}
-    log.wait_for(lambda a: a.path == f"/files/alpha/{ALPHA_11.filename}" and a.status == 200)
+    log.wait_for_path(f"/files/alpha/{ALPHA_11.filename}")
 
 
 def test_uv_pip_install_into_a_fresh_uv_venv(
@@ -127,7 +127,4 @@ def test_install_from_an_older_snapshot(
     installed = client.install(snapshot_index(proxy, EARLY), ["beta"], tmp_path)
     assert installed.proc.returncode == 0, installed.output
     assert installed.versions("alpha", "beta") == {"alpha": "1.0", "beta": "1.0"}
-    log.wait_for(
-        lambda a: a.path == f"/snapshot/{EARLY}/files/alpha/{ALPHA_10.filename}"
-        and a.status == 200
-    )
+    log.wait_for_path(f"/snapshot/{EARLY}/files/alpha/{ALPHA_10.filename}")

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import StartProxy
-from tests.integration.harness import CUTOFF, Client, add_catalogue
+from tests.integration.harness import CUTOFF, Client, StartProxy, add_catalogue
 from tests.support.fakeindex import FakeIndex
 from tests.support.proxyproc import SnapproxyServer
 
