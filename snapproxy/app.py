@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -42,6 +43,7 @@ from snapproxy.representation import (
     IMMUTABLE,
     REVALIDATE,
     VARY,
+    Representation,
     etag_matches,
     make_representation,
 )
@@ -50,12 +52,11 @@ from snapproxy.simple_page import (
     ProjectNotAtCutoff,
     absolutize_urls,
     capped_meta,
-    find_file,
     normalise_core_metadata,
     snapshot_page,
 )
 from snapproxy.snapshot import JSON, Snapshot, YankedPolicy
-from snapproxy.upstream import Upstream, UpstreamError, UpstreamNotFound
+from snapproxy.upstream import Upstream, UpstreamBadResponse, UpstreamError, UpstreamNotFound
 
 __all__ = ["DEFAULT_FILES_HOST", "DEFAULT_UPSTREAM", "ServerConfig", "create_app"]
 
@@ -66,6 +67,7 @@ DEFAULT_FILES_HOST = "https://files.pythonhosted.org"
 JSON_ACCEPT = Format.JSON.value
 LEGACY_ACCEPT = "application/json"
 CHUNK = 256 * 1024
+T = TypeVar("T")
 # How the current request's upstream document or file was obtained, for its log line.
 # A context variable, not request storage: each request runs in its own task.
 CACHE_STATUS: ContextVar[str] = ContextVar("snapproxy_cache_status", default="-")
@@ -84,6 +86,8 @@ class ServerConfig:
     retries: int = 3
     backoff: float = 0.25
     max_age: float = 600.0
+    # CA bundle for upstream TLS; None: the system's (a Nix build names cacert's).
+    ca_file: Path | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
 
@@ -100,29 +104,31 @@ class Tree:
     immutable: bool
 
 
-class RenderedBodies:
-    """Bodies already filtered and serialised, valid while upstream's copy is the same.
+class Memo:
+    """Values derived from an upstream document, valid while upstream's copy is the same.
 
-    A hot page (pip asks for each project of a resolution) is then served without
-    filtering thousands of files again; an entry is stale once the upstream document it
-    was made from has been replaced (compared by identity), and the oldest go first.
+    A hot page (pip asks for each project of a resolution; uv asks again for each file)
+    is then served without filtering thousands of files or compressing again.  An entry
+    is stale once the document it was made from has been replaced (compared by
+    identity); the oldest entries go first.
     """
 
-    def __init__(self, size: int = 256):
+    def __init__(self, size: int = 512):
         self.size = size
-        self._entries: OrderedDict[Hashable, tuple[object, bytes]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[object, Any]] = OrderedDict()
 
-    def get(self, key: Hashable, source: object, build: Callable[[], bytes]) -> bytes:
+    def get(self, key: Hashable, source: object, build: Callable[[], T]) -> T:
         entry = self._entries.get(key)
         if entry is not None and entry[0] is source:
             self._entries.move_to_end(key)
-            return entry[1]
-        body = build()
-        self._entries[key] = (source, body)
+            value: T = entry[1]
+            return value
+        value = build()
+        self._entries[key] = (source, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
-        return body
+        return value
 
 
 class Proxy:
@@ -134,7 +140,9 @@ class Proxy:
         self.files = files
         self.index = config.upstream.rstrip("/")
         self._file_locks: dict[str, asyncio.Lock] = {}
-        self.rendered = RenderedBodies()
+        self.memo = Memo()
+        # Why file transfers were cut, for an in-process user (the fetcher) to explain.
+        self.aborted: list[str] = []
 
     # -- addressing ---------------------------------------------------------------------
 
@@ -189,18 +197,27 @@ class Proxy:
 
     # -- responses ----------------------------------------------------------------------
 
-    def respond(
+    def representation(
         self,
         request: web.Request,
-        body: bytes,
+        key: Hashable,
+        source: object,
+        body: Callable[[], bytes],
         content_type: str,
-        tree: Tree | None,
-    ) -> web.Response:
-        rep = make_representation(
-            body, content_type, gzip_ok=accepts_gzip(request.headers.get("Accept-Encoding"))
+    ) -> Representation:
+        """The (memoised) body in the coding the client accepts."""
+        gzip_ok = accepts_gzip(request.headers.get("Accept-Encoding"))
+        return self.memo.get(
+            (key, gzip_ok),
+            source,
+            lambda: make_representation(
+                self.memo.get(key, source, body), content_type, gzip_ok=gzip_ok
+            ),
         )
+
+    def respond(self, request: web.Request, rep: Representation, tree: Tree | None) -> web.Response:
         headers = {
-            "Content-Type": content_type,
+            "Content-Type": rep.content_type,
             "ETag": rep.etag,
             "Vary": VARY,
             "Cache-Control": IMMUTABLE if tree is not None and tree.immutable else REVALIDATE,
@@ -213,7 +230,10 @@ class Proxy:
 
     def respond_json(self, request: web.Request, doc: Any, tree: Tree | None) -> web.Response:
         body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
-        return self.respond(request, body, "application/json", tree)
+        gzip_ok = accepts_gzip(request.headers.get("Accept-Encoding"))
+        return self.respond(
+            request, make_representation(body, "application/json", gzip_ok=gzip_ok), tree
+        )
 
     # -- routes -------------------------------------------------------------------------
 
@@ -232,9 +252,9 @@ class Proxy:
             return render_index(out).encode()
 
         # Hundreds of thousands of names: rendered once per upstream copy, not per request.
-        body = self.rendered.get(("/simple/", fmt.is_json), doc, build)
+        rep = self.representation(request, ("/simple/", fmt), doc, build, _content_type(fmt))
         # Not date-filtered (a list of every name today), so never immutable.
-        return self.respond(request, body, _content_type(fmt), None)
+        return self.respond(request, rep, None)
 
     async def project_page(self, request: web.Request) -> web.Response:
         tree = self.tree(request)
@@ -253,8 +273,8 @@ class Proxy:
 
         origin = None if rewrite is None else f"{request.scheme}://{request.host}{tree.prefix}"
         key = (project, tree.snapshot, fmt, origin)
-        body = self.rendered.get(key, page, build)
-        return self.respond(request, body, _content_type(fmt), tree)
+        rep = self.representation(request, key, page, build, _content_type(fmt))
+        return self.respond(request, rep, tree)
 
     async def legacy_project(self, request: web.Request) -> web.Response:
         tree = self.tree(request)
@@ -360,13 +380,15 @@ class Proxy:
         filename = request.match_info["filename"]
         metadata = filename.endswith(".metadata")
         dist = filename.removesuffix(".metadata")
-        page = snapshot_page(
-            await self.page(request, project),
-            tree.snapshot,
-            page_url=self.page_url(project),
-            url_for=None,
-        )
-        entry = find_file(page, dist)
+        page = await self.page(request, project)
+
+        def by_filename() -> dict[str, JSON]:
+            filtered = snapshot_page(
+                page, tree.snapshot, page_url=self.page_url(project), url_for=None
+            )
+            return {f["filename"]: f for f in filtered["files"]}
+
+        entry = self.memo.get(("files", project, tree.snapshot), page, by_filename).get(dist)
         if entry is None:
             raise NotInSnapshot(
                 f"{dist} is not a file of {project} uploaded before "
@@ -383,56 +405,63 @@ class Proxy:
             verifier = Verifier.for_hashes(entry.get("hashes") or {})
             if verifier is None:
                 raise UpstreamError(f"the index publishes no hash for {dist}; refusing to serve it")
-        return await self.serve_file(request, url, verifier, tree)
+        return await self.serve_file(request, url, verifier, tree, entry.get("size"))
 
     async def serve_file(
-        self, request: web.Request, url: str, verifier: Verifier | None, tree: Tree
-    ) -> web.StreamResponse:
-        headers = {
-            "Cache-Control": IMMUTABLE if tree.immutable else REVALIDATE,
-            "Content-Type": "application/octet-stream",
-        }
-        if verifier is None:
-            return await self.stream_file(request, url, None, headers)
-        headers["ETag"] = f'"{verifier.algorithm}-{verifier.digest}"'
-        if etag_matches(request.headers.get("If-None-Match"), headers["ETag"]):
-            return web.Response(status=304, headers=headers)
-        stored = self.files.lookup(verifier)
-        if stored is not None:
-            CACHE_STATUS.set("hit")
-            return web.FileResponse(stored, headers=headers)
-        if self.files.root is None:
-            return await self.stream_file(request, url, verifier, headers)
-        lock = self._file_locks.setdefault(verifier.digest, asyncio.Lock())
-        async with lock:
-            stored = self.files.lookup(verifier)
-            if stored is not None:
-                CACHE_STATUS.set("hit")
-                return web.FileResponse(stored, headers=headers)
-            try:
-                return await self.stream_file(request, url, verifier, headers)
-            finally:
-                self._file_locks.pop(verifier.digest, None)
-
-    async def stream_file(
         self,
         request: web.Request,
         url: str,
         verifier: Verifier | None,
-        headers: dict[str, str],
+        tree: Tree,
+        size: object = None,
     ) -> web.StreamResponse:
-        """Stream upstream bytes to the client while hashing and storing them.
+        """A file, from the store when it holds it, else streamed from upstream.
 
-        The last chunk is held back until the digest is known: on a mismatch the
-        connection is cut before the body completes, so no client receives a whole file
-        that differs from what the index published, and nothing is stored.
+        HEAD and Range requests for a file not stored yet store it first, so they are
+        answered from disk like every later request (aiohttp's FileResponse handles both).
         """
-        CACHE_STATUS.set("miss")
+        headers = {
+            "Cache-Control": IMMUTABLE if tree.immutable else REVALIDATE,
+            "Content-Type": "application/octet-stream",
+        }
+        if verifier is None or self.files.root is None:
+            if request.method == "HEAD":
+                if isinstance(size, int):
+                    headers["Content-Length"] = str(size)
+                return web.Response(headers=headers)
+            return await self.stream_file(request, url, verifier, headers)
+        stored = self.files.lookup(verifier)
+        if stored is None:
+            # One lock per file for the process's life: a few bytes per distinct file, and
+            # no window in which a second download could start beside the first.
+            lock = self._file_locks.setdefault(verifier.digest, asyncio.Lock())
+            async with lock:
+                stored = self.files.lookup(verifier)
+                if stored is None:
+                    if request.method == "GET" and "Range" not in request.headers:
+                        headers["Accept-Ranges"] = "bytes"
+                        return await self.stream_file(request, url, verifier, headers)
+                    stored = await self.store_file(url, verifier)
+        else:
+            CACHE_STATUS.set("hit")
+        return web.FileResponse(stored, headers=headers)
+
+    async def _pump(
+        self,
+        url: str,
+        verifier: Verifier | None,
+        send: Callable[[bytes], Awaitable[None]] | None,
+        response_for: Callable[[aiohttp.ClientResponse], Awaitable[None]] | None = None,
+    ) -> None:
+        """Move upstream's bytes to ``send`` and the store, verifying them as they pass.
+
+        The last chunk is held back until the digest is known, so no receiver gets a
+        whole file that differs from what the index published; nothing is stored then.
+        Raises :class:`DigestMismatch` or the transfer's error after recording it.
+        """
         async with self.upstream.stream(url) as upstream:
-            response = web.StreamResponse(headers=headers)
-            if upstream.content_length is not None:
-                response.content_length = upstream.content_length
-            await response.prepare(request)
+            if response_for is not None:
+                await response_for(upstream)
             pending = self.files.pending(verifier) if verifier is not None else None
             held: bytes | None = None
             try:
@@ -441,29 +470,65 @@ class Proxy:
                         verifier.update(chunk)
                     if pending is not None:
                         pending.write(chunk)
-                    if held is not None:
-                        await response.write(held)
+                    if held is not None and send is not None:
+                        await send(held)
                     held = chunk
                 if verifier is not None:
                     verifier.check()
-            except (DigestMismatch, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except BaseException as exc:
                 if pending is not None:
                     pending.discard()
-                log.error("aborting %s: %s", url, exc)
-                CACHE_STATUS.set("aborted")
-                if request.transport is not None:
-                    request.transport.close()
-                return response
-            except BaseException:
-                if pending is not None:
-                    pending.discard()
+                if isinstance(exc, (DigestMismatch, aiohttp.ClientError, asyncio.TimeoutError)):
+                    log.error("aborting %s: %s", url, exc)
+                    self.aborted.append(f"{url}: {exc}")
+                    CACHE_STATUS.set("aborted")
                 raise
-            if held is not None:
-                await response.write(held)
+            if held is not None and send is not None:
+                await send(held)
             if pending is not None:
                 pending.commit()
-            await response.write_eof()
+
+    async def store_file(self, url: str, verifier: Verifier) -> Path:
+        """Download a file into the store (verified) without a client waiting on it."""
+        CACHE_STATUS.set("miss")
+        try:
+            await self._pump(url, verifier, None)
+        except DigestMismatch as exc:
+            raise UpstreamBadResponse(f"{url} does not match the index: {exc}") from None
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise UpstreamBadResponse(f"transfer of {url} failed: {exc}") from None
+        stored = self.files.lookup(verifier)
+        assert stored is not None
+        return stored
+
+    async def stream_file(
+        self,
+        request: web.Request,
+        url: str,
+        verifier: Verifier | None,
+        headers: dict[str, str],
+    ) -> web.StreamResponse:
+        """Stream upstream bytes to the client while hashing (and storing) them.
+
+        On a mismatch or a broken transfer the connection is cut before the body
+        completes, so the client cannot take the file for whole.
+        """
+        CACHE_STATUS.set("miss")
+        response = web.StreamResponse(headers=headers)
+
+        async def start(upstream: aiohttp.ClientResponse) -> None:
+            if upstream.content_length is not None:
+                response.content_length = upstream.content_length
+            await response.prepare(request)
+
+        try:
+            await self._pump(url, verifier, response.write, start)
+        except (DigestMismatch, aiohttp.ClientError, asyncio.TimeoutError):
+            if request.transport is not None:
+                request.transport.close()
             return response
+        await response.write_eof()
+        return response
 
     async def health(self, request: web.Request) -> web.Response:
         tree = self.tree(request)
@@ -553,7 +618,8 @@ def create_app(config: ServerConfig) -> web.Application:
             sock_connect=config.timeout,
             sock_read=config.timeout,
         )
-        connector = aiohttp.TCPConnector(limit=64, limit_per_host=32)
+        tls = ssl.create_default_context(cafile=config.ca_file) if config.ca_file else True
+        connector = aiohttp.TCPConnector(limit=64, limit_per_host=32, ssl=tls)
         headers = {"User-Agent": f"snapproxy/{__version__}"}
         async with aiohttp.ClientSession(
             timeout=timeout, connector=connector, headers=headers, auto_decompress=True

@@ -13,11 +13,13 @@ import signal
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 import click
 from aiohttp import web
 
+from fetcher.pip_runner import DEFAULT_PIP_VERSION
 from snapproxy import __version__
 from snapproxy.app import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM, ServerConfig, create_app
 from snapproxy.cutoff import CutoffError, format_cutoff, is_recent, parse_cutoff
@@ -167,6 +169,159 @@ def serve(
         timeout=timeout,
     )
     asyncio.run(_serve(config, host, port))
+
+
+def _ca_file() -> Path | None:
+    """The CA bundle a Nix build names (``NIX_SSL_CERT_FILE``, as nixpkgs fetchers)."""
+    for variable in ("NIX_SSL_CERT_FILE", "SSL_CERT_FILE"):
+        value = os.environ.get(variable)
+        if value and Path(value).is_file():
+            return Path(value)
+    return None
+
+
+def _writable_cache_dir() -> Path | None:
+    """The user cache dir, or None where there is no usable home (a Nix build)."""
+    path = default_cache_dir()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return path if os.access(path, os.W_OK) else None
+
+
+@cli.command()
+@click.option(
+    "-r",
+    "--requirement",
+    "requirement_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A requirements file (repeatable).",
+)
+@click.argument("requirements", nargs=-1)
+@click.option(
+    "--date",
+    "cutoff",
+    callback=_cutoff,
+    required=True,
+    help="Cutoff: YYYY-MM-DD (midnight UTC) or an RFC 3339 datetime with a zone.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Directory to create with the wheelhouse (must not exist).",
+)
+@click.option(
+    "--python",
+    "python",
+    default=sys.executable,
+    show_default="this Python",
+    help="Interpreter that runs pip and whose environment the resolution is for.",
+)
+@click.option(
+    "--pip-version",
+    default=DEFAULT_PIP_VERSION,
+    show_default=True,
+    help="Exact pip version that resolves.",
+)
+@click.option("--only-binary", is_flag=True, help="Wheels only (pip --only-binary :all:).")
+@click.option("--platform", "platforms", multiple=True, help="Target platform tag (repeatable).")
+@click.option("--python-version", default=None, help="Target Python version, e.g. 3.10.")
+@click.option("--implementation", default=None, help="Target implementation, e.g. cp.")
+@click.option("--abi", "abis", multiple=True, help="Target ABI tag (repeatable).")
+@click.option(
+    "--upstream",
+    callback=_origin,
+    default=DEFAULT_UPSTREAM,
+    show_default=True,
+    help="Index origin serving /simple/ and /pypi/.",
+)
+@click.option(
+    "--files-host",
+    callback=_origin,
+    default=DEFAULT_FILES_HOST,
+    show_default=True,
+    help="Origin of distribution files.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Disk cache [default: $XDG_CACHE_HOME/snapproxy when writable].",
+)
+@click.option(
+    "--allow-recent",
+    is_flag=True,
+    help="Accept a cutoff less than an hour ago (not reproducible yet).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+def fetch(
+    requirement_files: tuple[Path, ...],
+    requirements: tuple[str, ...],
+    cutoff: datetime,
+    out: Path,
+    python: str,
+    pip_version: str,
+    only_binary: bool,
+    platforms: tuple[str, ...],
+    python_version: str | None,
+    implementation: str | None,
+    abis: tuple[str, ...],
+    upstream: str,
+    files_host: str,
+    cache_dir: Path | None,
+    allow_recent: bool,
+    quiet: bool,
+) -> None:
+    """Resolve requirements as of --date with a pinned pip; write a wheelhouse to -o."""
+    from fetcher.fetch import FetchError, FetchRequest
+    from fetcher.fetch import fetch as run_fetch
+    from fetcher.pip_runner import Target
+    from fetcher.progress import Progress
+
+    _setup_logging(logging.CRITICAL)
+    request = FetchRequest(
+        cutoff=cutoff,
+        target=Target(python, only_binary, platforms, python_version, implementation, abis),
+        requirement_files=requirement_files,
+        requirements=requirements,
+        pip_version=pip_version,
+        upstream=upstream,
+        files_host=files_host,
+        cache_dir=cache_dir or _writable_cache_dir(),
+        ca_file=_ca_file(),
+        allow_recent=allow_recent,
+    )
+    try:
+        asyncio.run(run_fetch(request, out, Progress(quiet=quiet)))
+    except FetchError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.command(name="hash")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["sri", "nix32", "base16"]),
+    default="sri",
+    show_default=True,
+    help="How to print the digest.",
+)
+def hash_command(path: Path, fmt: str) -> None:
+    """Print the NAR sha256 of PATH, as nix-hash --type sha256 and nix hash path."""
+    from fetcher.hash_formats import HashFormat, format_hash
+    from fetcher.nar import UnsupportedFileType, nar_sha256
+
+    try:
+        digest = nar_sha256(path)
+    except (UnsupportedFileType, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(format_hash(digest, cast(HashFormat, fmt)))
 
 
 def _setup_logging(level: int) -> None:

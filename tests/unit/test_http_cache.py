@@ -194,3 +194,62 @@ async def test_corrupt_file_is_cut_and_not_stored(
 
     # The server keeps serving good files.
     assert await download(proxy, NAME, WHEEL) == WHEEL.dist.content
+
+
+async def test_head_of_an_uncached_file_sends_no_body_and_keeps_the_connection(
+    start_proxy: StartProxy, fake: FakeIndex, cache_dir: Path
+) -> None:
+    client = await start_proxy()
+    url = f"/files/{NAME}/{WHEEL.dist.filename}"
+    head = await client.head(url)
+    assert head.status == 200
+    assert head.headers["Content-Length"] == str(len(WHEEL.dist.content))
+    assert await head.read() == b""
+    # The same keep-alive connection must still parse the next response.
+    assert await download(client, NAME, WHEEL) == WHEEL.dist.content
+    assert fake.hits[upstream_path(fake, WHEEL)] == 1
+
+
+async def test_head_without_a_store_answers_from_the_index_size(
+    start_proxy: StartProxy, fake: FakeIndex
+) -> None:
+    client = await start_proxy(cache_dir=None)
+    head = await client.head(f"/files/{NAME}/{WHEEL.dist.filename}")
+    assert head.status == 200
+    assert head.headers["Content-Length"] == str(len(WHEEL.dist.content))
+    assert fake.hits[upstream_path(fake, WHEEL)] == 0
+
+
+async def test_range_request_on_an_uncached_file_is_answered_partially(
+    start_proxy: StartProxy, fake: FakeIndex, cache_dir: Path
+) -> None:
+    # uv reads a wheel's METADATA with range requests when no PEP 658 file exists.
+    client = await start_proxy()
+    url = f"/files/{NAME}/{WHEEL.dist.filename}"
+    response = await client.get(url, headers={"Range": "bytes=10-29"})
+    assert response.status == 206
+    assert await response.read() == WHEEL.dist.content[10:30]
+    assert response.headers["Accept-Ranges"] == "bytes"
+    assert fake.hits[upstream_path(fake, WHEEL)] == 1
+
+
+async def test_first_streamed_download_advertises_ranges(
+    start_proxy: StartProxy, fake: FakeIndex, cache_dir: Path
+) -> None:
+    client = await start_proxy()
+    response = await client.get(f"/files/{NAME}/{WHEEL.dist.filename}")
+    assert response.headers["Accept-Ranges"] == "bytes"
+    assert await response.read() == WHEEL.dist.content
+
+
+async def test_range_request_on_a_corrupt_uncached_file_is_a_bad_gateway(
+    start_proxy: StartProxy, fake: FakeIndex, cache_dir: Path
+) -> None:
+    client = await start_proxy()
+    (bad,) = CORRUPT
+    response = await client.get(
+        f"/files/corrupt/{bad.dist.filename}", headers={"Range": "bytes=0-9"}
+    )
+    assert response.status == 502
+    assert "does not match" in await response.text()
+    assert not [p for p in files_under(cache_dir / "files") if p.name == bad.dist.sha256]
