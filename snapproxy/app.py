@@ -10,7 +10,6 @@ import asyncio
 import json
 import logging
 import ssl
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar
@@ -24,9 +23,11 @@ from urllib.parse import quote
 import aiohttp
 import yarl
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from snapproxy import __version__
 from snapproxy.cutoff import CutoffError, format_cutoff, parse_cutoff
+from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
 from snapproxy.documents import parse_legacy_project, parse_project_list, parse_project_page
 from snapproxy.file_store import DigestMismatch, FileStore, Verifier, verified
 from snapproxy.legacy_json import (
@@ -62,8 +63,6 @@ __all__ = ["DEFAULT_FILES_HOST", "DEFAULT_UPSTREAM", "ServerConfig", "create_app
 
 log = logging.getLogger("snapproxy.access")
 
-DEFAULT_UPSTREAM = "https://pypi.org"
-DEFAULT_FILES_HOST = "https://files.pythonhosted.org"
 JSON_ACCEPT = Format.JSON.value
 LEGACY_ACCEPT = "application/json"
 CHUNK = 256 * 1024
@@ -572,41 +571,50 @@ def _error(status: int, message: str) -> web.Response:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _log_request(request: web.Request, status: int, start: float) -> None:
-    elapsed = (time.perf_counter() - start) * 1000
-    log.info(
-        "%s %s %d %s %.1fms", request.method, request.path_qs, status, CACHE_STATUS.get(), elapsed
+class AccessLogger(AbstractAccessLogger):
+    """One line per request, written once the response is sent: method, path, the status
+    as sent (FileResponse picks 206 or 304 only while sending), cache status, time."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            "%s %s %d %s %.1fms",
+            request.method,
+            request.path_qs,
+            response.status,
+            CACHE_STATUS.get(),
+            time * 1000,
+        )
+
+
+def runner_for(app: web.Application) -> web.AppRunner:
+    """The runner every entry point serves the app with (so each logs the same way)."""
+    return web.AppRunner(
+        app, access_log_class=AccessLogger, access_log=log, handle_signals=False
     )
 
 
 @web.middleware
-async def errors_and_log(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Map domain errors to HTTP statuses, and log one line per request."""
-    start = time.perf_counter()
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map domain errors to HTTP statuses (the message names the value and the fix)."""
     CACHE_STATUS.set("-")
     try:
-        response = await handler(request)
-    except web.HTTPException as exc:  # redirects: aiohttp renders them
-        _log_request(request, exc.status, start)
-        raise
+        return await handler(request)
     except (InvalidProjectName, CutoffError) as exc:
-        response = _error(400, str(exc))
+        return _error(400, str(exc))
     except FormatNotAcceptable as exc:
-        response = _error(406, str(exc))
+        return _error(406, str(exc))
     except ProjectNotAtCutoff as exc:
-        response = _error(404, f"project {exc} has no file uploaded before the cutoff")
+        return _error(404, f"project {exc} has no file uploaded before the cutoff")
     except UpstreamNotFound as exc:
-        response = _error(404, f"not found upstream: {exc}")
+        return _error(404, f"not found upstream: {exc}")
     except NotInSnapshot as exc:
-        response = _error(404, str(exc))
+        return _error(404, str(exc))
     except UpstreamError as exc:
-        response = _error(exc.status, str(exc))
-    _log_request(request, response.status, start)
-    return response
+        return _error(exc.status, str(exc))
 
 
 def create_app(config: ServerConfig) -> web.Application:
-    app = web.Application(middlewares=[errors_and_log])
+    app = web.Application(middlewares=[errors])
     cache_dir = config.cache_dir
     page_cache = PageCache(cache_dir)
     files = FileStore(cache_dir / "files" if cache_dir is not None else None)

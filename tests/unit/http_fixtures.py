@@ -18,9 +18,10 @@ from typing import Any, Protocol
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
-from snapproxy.app import ServerConfig, create_app
+from snapproxy.app import AccessLogger, ServerConfig, create_app
+from snapproxy.app import log as ACCESS_LOG
 from tests.support.distributions import make_sdist, make_wheel
 from tests.support.fakeindex import FakeFile, FakeIndex
 
@@ -243,9 +244,11 @@ def start_proxy(fake: FakeIndex, aiohttp_client: Any, cache_dir: Path) -> StartP
             "timeout": 5.0,
         }
         settings.update(config)
-        client: Client = await aiohttp_client(
-            create_app(ServerConfig(**settings)), **(client_kwargs or {})
-        )
+        # Served as the CLI serves it: with its access logger (TestServer takes runner
+        # arguments only through start_server).
+        server = TestServer(create_app(ServerConfig(**settings)))
+        await server.start_server(access_log_class=AccessLogger, access_log=ACCESS_LOG)
+        client: Client = await aiohttp_client(server, **(client_kwargs or {}))
         return client
 
     return start

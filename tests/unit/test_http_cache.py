@@ -253,3 +253,20 @@ async def test_range_request_on_a_corrupt_uncached_file_is_a_bad_gateway(
     assert response.status == 502
     assert "does not match" in await response.text()
     assert not [p for p in files_under(cache_dir / "files") if p.name == bad.dist.sha256]
+
+
+async def test_log_line_has_the_status_a_stored_file_was_sent_with(
+    start_proxy: StartProxy, fake: FakeIndex, cache_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await start_proxy()
+    url = f"/files/{NAME}/{WHEEL.dist.filename}"
+    await download(client, NAME, WHEEL)  # stored now
+    caplog.clear()
+    with caplog.at_level("INFO", logger="snapproxy.access"):
+        response = await client.get(url, headers={"Range": "bytes=0-3"})
+        assert response.status == 206
+        await response.read()
+        # A request is logged once sent; the next one on the connection comes after it.
+        assert (await client.get("/-/health")).status == 200
+    lines = [r.getMessage() for r in caplog.records if r.name == "snapproxy.access"]
+    assert any(line.startswith(f"GET {url} 206 hit ") for line in lines), lines
