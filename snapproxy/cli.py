@@ -6,23 +6,23 @@ never a traceback.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 import click
-from aiohttp import web
 
-from fetcher.pip_runner import DEFAULT_PIP_VERSION
 from snapproxy import __version__
-from snapproxy.app import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM, ServerConfig, create_app
 from snapproxy.cutoff import CutoffError, format_cutoff, is_recent, parse_cutoff
+from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_PIP_VERSION, DEFAULT_UPSTREAM
+
+if TYPE_CHECKING:
+    from snapproxy.app import ServerConfig
 
 __all__ = ["main"]
 
@@ -158,6 +158,8 @@ def serve(
             "answers can change",
             format_cutoff(cutoff),
         )
+    from snapproxy.app import ServerConfig
+
     config = ServerConfig(
         cutoff=cutoff,
         upstream=upstream,
@@ -168,6 +170,8 @@ def serve(
         direct_files=direct_files,
         timeout=timeout,
     )
+    import asyncio
+
     asyncio.run(_serve(config, host, port))
 
 
@@ -181,7 +185,9 @@ def _ca_file() -> Path | None:
 
 
 def _writable_cache_dir() -> Path | None:
-    """The user cache dir, or None where there is no usable home (a Nix build)."""
+    """The user cache dir, or None inside a Nix build (whose HOME must stay untouched)."""
+    if "NIX_BUILD_TOP" in os.environ or not Path.home().is_dir():
+        return None
     path = default_cache_dir()
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -278,6 +284,8 @@ def fetch(
     quiet: bool,
 ) -> None:
     """Resolve requirements as of --date with a pinned pip; write a wheelhouse to -o."""
+    import asyncio
+
     from fetcher.fetch import FetchError, FetchRequest
     from fetcher.fetch import fetch as run_fetch
     from fetcher.pip_runner import Target
@@ -303,7 +311,7 @@ def fetch(
 
 
 @cli.command(name="hash")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.argument("path")
 @click.option(
     "--format",
     "fmt",
@@ -312,13 +320,18 @@ def fetch(
     show_default=True,
     help="How to print the digest.",
 )
-def hash_command(path: Path, fmt: str) -> None:
+def hash_command(path: str, fmt: str) -> None:
     """Print the NAR sha256 of PATH, as nix-hash --type sha256 and nix hash path."""
     from fetcher.hash_formats import HashFormat, format_hash
     from fetcher.nar import UnsupportedFileType, nar_sha256
 
+    # As Nix (and POSIX): "result/" is what the link points to, "result" the link itself,
+    # which may dangle.
+    root = Path(os.path.realpath(path)) if path.endswith("/") else Path(path)
+    if not os.path.lexists(root):
+        raise click.BadParameter(f"{path!r} does not exist", param_hint="'PATH'")
     try:
-        digest = nar_sha256(path)
+        digest = nar_sha256(root)
     except (UnsupportedFileType, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(format_hash(digest, cast(HashFormat, fmt)))
@@ -333,7 +346,13 @@ def _setup_logging(level: int) -> None:
 
 
 async def _serve(config: ServerConfig, host: str, port: int) -> None:
-    runner = web.AppRunner(create_app(config), access_log=None, handle_signals=False)
+    import asyncio
+
+    from aiohttp import web
+
+    from snapproxy.app import create_app, runner_for
+
+    runner = runner_for(create_app(config))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:

@@ -1,0 +1,139 @@
+"""Running a pinned pip, isolated from the machine, to resolve against the snapshot.
+
+The pip is a wheel of an exact version run with the target interpreter
+(``python pip-X-py3-none-any.whl/pip``), never the machine's pip.  Nothing of the
+machine's pip configuration reaches it: ``--isolated`` ignores configuration files and
+``PIP_*`` variables, ``PIP_CONFIG_FILE=/dev/null`` covers the global file, the other
+``PIP_*`` variables are removed anyway, and ``HOME`` is a fresh directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from snapproxy.defaults import DEFAULT_PIP_VERSION
+
+__all__ = [
+    "DEFAULT_PIP_VERSION",
+    "PipFailed",
+    "Target",
+    "pip_environment",
+    "pip_resolve_command",
+    "pip_wheel_filename",
+    "run_pip",
+]
+
+
+class PipFailed(RuntimeError):
+    """pip exited non-zero; ``message`` is what it said on stderr."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Target:
+    """The interpreter and platform a resolution is for."""
+
+    python: str
+    only_binary: bool = False
+    platforms: tuple[str, ...] = ()
+    python_version: str | None = None
+    implementation: str | None = None
+    abis: tuple[str, ...] = field(default=())
+
+    def pip_options(self) -> list[str]:
+        options: list[str] = []
+        if self.only_binary:
+            options += ["--only-binary", ":all:"]
+        for platform in self.platforms:
+            options += ["--platform", platform]
+        if self.python_version:
+            options += ["--python-version", self.python_version]
+        if self.implementation:
+            options += ["--implementation", self.implementation]
+        for abi in self.abis:
+            options += ["--abi", abi]
+        return options
+
+
+def pip_wheel_filename(version: str) -> str:
+    """pip has published only ``py3-none-any`` wheels since pip 10."""
+    return f"pip-{version}-py3-none-any.whl"
+
+
+def pip_resolve_command(
+    target: Target,
+    pip_wheel: Path,
+    index_url: str,
+    report: Path,
+    requirement_files: Sequence[Path],
+    requirements: Sequence[str],
+) -> list[str]:
+    """The pip command line that resolves and writes an installation report."""
+    command = [
+        target.python,
+        str(pip_wheel / "pip"),
+        "install",
+        "--isolated",
+        "--no-cache-dir",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--progress-bar",
+        "off",
+        "--dry-run",
+        "--ignore-installed",
+        "--quiet",
+        "--report",
+        str(report),
+        "--index-url",
+        index_url,
+        *target.pip_options(),
+    ]
+    for path in requirement_files:
+        command += ["--requirement", str(path)]
+    command += list(requirements)
+    return command
+
+
+def pip_environment(base: Mapping[str, str], home: Path) -> dict[str, str]:
+    """The environment pip runs in: the caller's, minus everything that configures pip."""
+    env = {
+        k: v
+        for k, v in base.items()
+        if not k.startswith("PIP_") and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
+    }
+    env.update(
+        PIP_CONFIG_FILE=os.devnull,
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        PYTHONNOUSERSITE="1",
+        # The proxy is on loopback: no proxy variable may route around it.
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+    )
+    return env
+
+
+async def run_pip(command: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
+    """Run pip; raise :class:`PipFailed` with its error lines when it fails."""
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(env),
+        cwd=cwd,
+    )
+    _stdout, stderr = await process.communicate()
+    if process.returncode != 0:
+        lines = stderr.decode("utf-8", "replace").splitlines()
+        # From pip's first error on: a conflict explains itself in the lines after it.
+        first = next((n for n, line in enumerate(lines) if line.startswith("ERROR:")), 0)
+        message = "\n".join(line for line in lines[first:] if line.strip())
+        raise PipFailed(message or f"pip exited with status {process.returncode}")

@@ -1,0 +1,21 @@
+# snapproxy's Nix entry point.
+#   nix-build nix -A snapproxy
+#   (import ./nix { }).fetchPythonRequirements { requirements = ./requirements.txt; ... }
+{ pkgs ? import <nixpkgs> { } }:
+
+let
+  snapproxy = pkgs.callPackage ./package.nix { };
+in
+{
+  inherit snapproxy;
+
+  # fetchPythonRequirements { requirements, snapshotDate, hash, python ? pkgs.python3, ... }
+  fetchPythonRequirements = { python ? pkgs.python3, ... }@args:
+    import ./fetch-python-requirements.nix
+      { inherit snapproxy python; cacert = pkgs.cacert; }
+      (builtins.removeAttrs args [ "python" ]);
+
+  # pythonEnvFromWheelhouse { python ? pkgs.python3, wheelhouse, name ? "python-env" }
+  pythonEnvFromWheelhouse = { python ? pkgs.python3, ... }@args:
+    import ./python-env-from-wheelhouse.nix (args // { inherit python; });
+}

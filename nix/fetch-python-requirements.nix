@@ -1,0 +1,77 @@
+# fetchPythonRequirements: a wheelhouse for `requirements` as PyPI was at `snapshotDate`,
+# as a fixed-output derivation built by `snapproxy fetch`.
+#
+# `snapproxy` and `python` are derivations (nixpkgs) or absolute path strings to the
+# `snapproxy` and Python executables (a host with Nix but no nixpkgs).
+{ snapproxy, python, cacert ? null }:
+
+{ requirements            # a path, or the text of a requirements file
+, snapshotDate            # "2021-05-01" or an RFC 3339 datetime with a zone
+, hash                    # SRI; "" or lib.fakeHash for a first build that reports it
+, pipVersion ? "26.3"
+, onlyBinary ? false
+, platforms ? [ ]
+, pythonVersion ? null
+, extraArgs ? [ ]
+, name ? "python-requirements"
+}:
+
+let
+  executable = drv: bin:
+    if builtins.isString drv then drv else "${drv}/bin/${bin}";
+  snapproxyExe = executable snapproxy "snapproxy";
+  pythonExe =
+    if builtins.isString python then python
+    else if python ? interpreter then python.interpreter
+    else "${python}/bin/python3";
+
+  # A path, a derivation or a store path string is a file; any other string is its text.
+  requirementsFile =
+    if builtins.isPath requirements || builtins.isAttrs requirements then requirements
+    else if builtins.substring 0 (builtins.stringLength builtins.storeDir + 1) requirements
+      == "${builtins.storeDir}/" then requirements
+    else builtins.toFile "requirements.txt" requirements;
+
+  fetchArgs =
+    [ "fetch" "--quiet"
+      "--requirement" "${requirementsFile}"
+      "--date" snapshotDate
+      "--output" (builtins.placeholder "out")
+      "--python" pythonExe
+      "--pip-version" pipVersion
+    ]
+    ++ (if onlyBinary then [ "--only-binary" ] else [ ])
+    ++ builtins.concatMap (platform: [ "--platform" platform ]) platforms
+    ++ (if pythonVersion != null then [ "--python-version" pythonVersion ] else [ ])
+    ++ extraArgs;
+
+  # Every input that shapes the output, so that a changed input gets a new store path
+  # (and so a hash mismatch) instead of silently reusing the old output under the old hash.
+  inputsDigest = builtins.substring 0 12 (builtins.hashString "sha256" (builtins.toJSON {
+    requirements = builtins.readFile requirementsFile;
+    inherit snapshotDate pipVersion onlyBinary platforms pythonVersion extraArgs;
+    python = pythonExe;
+  }));
+
+  fakeHash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+in
+derivation ({
+  name = "${name}-${inputsDigest}";
+  system = builtins.currentSystem;
+  builder = snapproxyExe;
+  args = fetchArgs;
+
+  outputHashMode = "recursive";
+  outputHashAlgo = "sha256";
+  outputHash = if hash == "" then fakeHash else hash;
+
+  # As nixpkgs' fetchers: a fixed-output build may see the proxy settings of the caller.
+  impureEnvVars = [
+    "http_proxy" "https_proxy" "ftp_proxy" "all_proxy" "no_proxy"
+    "HTTP_PROXY" "HTTPS_PROXY" "FTP_PROXY" "ALL_PROXY" "NO_PROXY"
+    "NIX_SSL_CERT_FILE"
+  ];
+  preferLocalBuild = true;
+} // (if cacert != null then {
+  NIX_SSL_CERT_FILE = "${cacert}/etc/ssl/certs/ca-bundle.crt";
+} else { }))

@@ -1,0 +1,19 @@
+# pythonEnvFromWheelhouse: a Python environment with a wheelhouse installed offline
+# (`--no-index`, `--require-hashes` from its requirements.lock.txt).
+#
+# `python` is a derivation (nixpkgs) or an absolute path string to a Python executable.
+{ python, wheelhouse, name ? "python-env" }:
+
+let
+  pythonExe =
+    if builtins.isString python then python
+    else if python ? interpreter then python.interpreter
+    else "${python}/bin/python3";
+in
+derivation {
+  inherit name;
+  system = builtins.currentSystem;
+  builder = pythonExe;
+  # -I: the builder's own Python ignores PYTHON* variables and the user site.
+  args = [ "-I" ./install-wheelhouse.py pythonExe "${wheelhouse}" ];
+}

@@ -1,0 +1,83 @@
+"""`snapproxy fetch` failures that need a misbehaving upstream: clear, and no output left."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.clients import PYPI_SIMPLE, cache_root, pip_venv, run_pip
+from tests.support.distributions import Dist, make_wheel
+from tests.support.fakeindex import FakeFile, FakeIndex
+from tests.support.fetching import fetch, lock_pins
+
+PIP = "26.3"
+
+
+@pytest.fixture(scope="module")
+def pip_wheel() -> Dist:
+    """The real pip wheel the fetcher runs, cached like the client venvs."""
+    directory = cache_root() / "wheels"
+    filename = f"pip-{PIP}-py3-none-any.whl"
+    if not (directory / filename).exists():
+        got = run_pip(pip_venv(PIP), "download", "--no-deps", "--index-url", PYPI_SIMPLE,
+                      "-d", str(directory), f"pip=={PIP}")
+        assert got.returncode == 0, got.stderr
+    return Dist(filename, (directory / filename).read_bytes(), None, "pip", PIP)
+
+
+@pytest.fixture
+def upstream(pip_wheel: Dist) -> Iterator[FakeIndex]:
+    index = FakeIndex()
+    # pip itself is fetched by version, whatever the cutoff: uploaded "after" it here.
+    index.add("pip", FakeFile(pip_wheel, "2030-01-01T00:00:00Z"))
+    index.add("alpha", FakeFile(make_wheel("alpha", "1.0"), "2020-01-01T00:00:00Z"))
+    index.add("broken", FakeFile(make_wheel("broken", "1.0"), "2020-01-01T00:00:00Z",
+                                 corrupt=True))
+    with index.running():
+        yield index
+
+
+def origins(index: FakeIndex) -> list[str]:
+    assert index.index_origin and index.files_origin
+    return ["--upstream", index.index_origin, "--files-host", index.files_origin]
+
+
+def test_fetch_from_the_fake_upstream_works(upstream: FakeIndex, tmp_path: Path) -> None:
+    # The control for the failures below: the same set-up succeeds for a sound file.
+    out = tmp_path / "out"
+    result = fetch(out, "alpha", "--date", "2021-05-01", *origins(upstream))
+    assert result.returncode == 0, result.stderr
+    assert lock_pins(out) == {"alpha": "1.0"}
+
+
+def test_corrupt_upstream_file(upstream: FakeIndex, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = fetch(out, "broken", "--date", "2021-05-01", *origins(upstream),
+                   "--cache-dir", tmp_path / "cache")
+    assert result.returncode != 0
+    assert result.stderr.startswith("snapproxy: error: "), result.stderr
+    assert "broken-1.0-py3-none-any.whl" in result.stderr
+    assert "sha256 mismatch" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+    stored = [p.name for p in (tmp_path / "cache" / "files").rglob("*") if p.is_file()]
+    assert make_wheel("broken", "1.0").sha256 not in stored
+
+
+def test_dead_upstream(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = tmp_path / "out"
+    dead = f"http://127.0.0.1:{port}"
+    result = fetch(out, "alpha", "--date", "2021-05-01", "--upstream", dead,
+                   "--files-host", dead)
+    assert result.returncode != 0
+    assert result.stderr.startswith("snapproxy: error: "), result.stderr
+    assert "unreachable" in result.stderr
+    assert dead in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
