@@ -5,17 +5,6 @@
 # `snapproxy` and Python executables (a host with Nix but no nixpkgs).
 { snapproxy, python, cacert ? null }:
 
-{ requirements            # a path, or the text of a requirements file
-, snapshotDate            # "2021-05-01" or an RFC 3339 datetime with a zone
-, hash                    # SRI; "" or lib.fakeHash for a first build that reports it
-, pipVersion ? "26.3"
-, onlyBinary ? false
-, platforms ? [ ]
-, pythonVersion ? null
-, extraArgs ? [ ]
-, name ? "python-requirements"
-}:
-
 let
   executable = drv: bin:
     if builtins.isString drv then drv else "${drv}/bin/${bin}";
@@ -25,53 +14,91 @@ let
     else if python ? interpreter then python.interpreter
     else "${python}/bin/python3";
 
-  # A path, a derivation or a store path string is a file; any other string is its text.
-  requirementsFile =
-    if builtins.isPath requirements || builtins.isAttrs requirements then requirements
-    else if builtins.substring 0 (builtins.stringLength builtins.storeDir + 1) requirements
-      == "${builtins.storeDir}/" then requirements
-    else builtins.toFile "requirements.txt" requirements;
-
-  fetchArgs =
-    [ "fetch" "--quiet"
-      "--requirement" "${requirementsFile}"
-      "--date" snapshotDate
-      "--output" (builtins.placeholder "out")
-      "--python" pythonExe
-      "--pip-version" pipVersion
-    ]
-    ++ (if onlyBinary then [ "--only-binary" ] else [ ])
-    ++ builtins.concatMap (platform: [ "--platform" platform ]) platforms
-    ++ (if pythonVersion != null then [ "--python-version" pythonVersion ] else [ ])
-    ++ extraArgs;
-
-  # Every input that shapes the output, so that a changed input gets a new store path
-  # (and so a hash mismatch) instead of silently reusing the old output under the old hash.
-  inputsDigest = builtins.substring 0 12 (builtins.hashString "sha256" (builtins.toJSON {
-    requirements = builtins.readFile requirementsFile;
-    inherit snapshotDate pipVersion onlyBinary platforms pythonVersion extraArgs;
-    python = pythonExe;
-  }));
-
+  # lib.fakeHash: what a first build is given, so that Nix reports the true hash.
   fakeHash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+  fetchPythonRequirements =
+    args@{ requirements          # a path, or the text of a requirements file
+    , snapshotDate               # "2021-05-01" or an RFC 3339 datetime with a zone
+    , hash ? null                # SRI (nix32 and base16 work too); "" for a first build
+    , sha256 ? null              # the same, under the older names
+    , outputHash ? null
+    , pipVersion ? "26.3"
+    , onlyBinary ? false
+    , platforms ? [ ]
+    , pythonVersion ? null
+    , extraArgs ? [ ]
+    , name ? "python-requirements"
+    }:
+    let
+      hashAttr =
+        if hash != null then "hash"
+        else if sha256 != null then "sha256"
+        else if outputHash != null then "outputHash"
+        else throw "fetchPythonRequirements: give `hash` (\"\" for a first build)";
+      hashValue = args.${hashAttr};
+
+      # A path, a derivation or a store path string is a file; any other string is its text.
+      requirementsFile =
+        if builtins.isPath requirements || builtins.isAttrs requirements then requirements
+        else if builtins.substring 0 (builtins.stringLength builtins.storeDir + 1) requirements
+          == "${builtins.storeDir}/" then requirements
+        else builtins.toFile "requirements.txt" requirements;
+
+      fetchArgs =
+        [ "fetch" "--quiet"
+          "--requirement" "${requirementsFile}"
+          "--date" snapshotDate
+          "--output" (builtins.placeholder "out")
+          "--python" pythonExe
+          "--pip-version" pipVersion
+        ]
+        ++ (if onlyBinary then [ "--only-binary" ] else [ ])
+        ++ builtins.concatMap (platform: [ "--platform" platform ]) platforms
+        ++ (if pythonVersion != null then [ "--python-version" pythonVersion ] else [ ])
+        ++ extraArgs;
+
+      # Every input that shapes the output, so that a changed input gets a new store path
+      # (and so a hash mismatch) instead of silently reusing the old output under the old
+      # hash.
+      inputsDigest = builtins.substring 0 12 (builtins.hashString "sha256" (builtins.toJSON {
+        requirements = builtins.readFile requirementsFile;
+        inherit snapshotDate pipVersion onlyBinary platforms pythonVersion extraArgs;
+        python = pythonExe;
+      }));
+
+      drv = derivation ({
+        name = "${name}-${inputsDigest}";
+        system = builtins.currentSystem;
+        builder = snapproxyExe;
+        args = fetchArgs;
+
+        outputHashMode = "recursive";
+        outputHashAlgo = "sha256";
+        outputHash = if hashValue == "" then fakeHash else hashValue;
+
+        # As nixpkgs' fetchers: a fixed-output build may see the caller's proxy settings.
+        impureEnvVars = [
+          "http_proxy" "https_proxy" "ftp_proxy" "all_proxy" "no_proxy"
+          "HTTP_PROXY" "HTTPS_PROXY" "FTP_PROXY" "ALL_PROXY" "NO_PROXY"
+          "NIX_SSL_CERT_FILE"
+        ];
+        preferLocalBuild = true;
+      } // (if cacert != null then {
+        NIX_SSL_CERT_FILE = "${cacert}/etc/ssl/certs/ca-bundle.crt";
+      } else { }));
+    in
+    drv // {
+      # What `snapproxy refresh` reads: the fetch it would run, where the hash is written,
+      # and the same call with another hash.
+      snapproxyFetch = {
+        inherit fetchArgs hashAttr;
+        hash = hashValue;
+        hashPosition = builtins.unsafeGetAttrPos hashAttr args;
+        withHash = newHash:
+          fetchPythonRequirements
+            ((builtins.removeAttrs args [ "hash" "sha256" "outputHash" ]) // { hash = newHash; });
+      };
+    };
 in
-derivation ({
-  name = "${name}-${inputsDigest}";
-  system = builtins.currentSystem;
-  builder = snapproxyExe;
-  args = fetchArgs;
-
-  outputHashMode = "recursive";
-  outputHashAlgo = "sha256";
-  outputHash = if hash == "" then fakeHash else hash;
-
-  # As nixpkgs' fetchers: a fixed-output build may see the proxy settings of the caller.
-  impureEnvVars = [
-    "http_proxy" "https_proxy" "ftp_proxy" "all_proxy" "no_proxy"
-    "HTTP_PROXY" "HTTPS_PROXY" "FTP_PROXY" "ALL_PROXY" "NO_PROXY"
-    "NIX_SSL_CERT_FILE"
-  ];
-  preferLocalBuild = true;
-} // (if cacert != null then {
-  NIX_SSL_CERT_FILE = "${cacert}/etc/ssl/certs/ca-bundle.crt";
-} else { }))
+fetchPythonRequirements

@@ -588,9 +588,7 @@ class AccessLogger(AbstractAccessLogger):
 
 def runner_for(app: web.Application) -> web.AppRunner:
     """The runner every entry point serves the app with (so each logs the same way)."""
-    return web.AppRunner(
-        app, access_log_class=AccessLogger, access_log=log, handle_signals=False
-    )
+    return web.AppRunner(app, access_log_class=AccessLogger, access_log=log, handle_signals=False)
 
 
 @web.middleware

@@ -337,6 +337,74 @@ def hash_command(path: str, fmt: str) -> None:
     click.echo(format_hash(digest, cast(HashFormat, fmt)))
 
 
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-A",
+    "--attr",
+    "attrs",
+    multiple=True,
+    help="Refresh only this attribute path (repeatable), as nix-build -A.",
+)
+@click.option(
+    "--via",
+    type=click.Choice(["nix", "local"]),
+    default=None,
+    help="nix: build with the fake hash and read Nix's answer [default when "
+    "nix-build is on PATH]; local: run the same fetch here and hash it.",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when a hash is stale.")
+@click.option(
+    "--arg",
+    "arg_exprs",
+    nargs=2,
+    multiple=True,
+    metavar="NAME EXPR",
+    help="Pass a Nix expression argument to the file's function.",
+)
+@click.option(
+    "--argstr",
+    "arg_strings",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Pass a string argument to the file's function.",
+)
+def refresh(
+    file: Path,
+    attrs: tuple[str, ...],
+    via: str | None,
+    check: bool,
+    arg_exprs: tuple[tuple[str, str], ...],
+    arg_strings: tuple[tuple[str, str], ...],
+) -> None:
+    """Make the hashes of fetchPythonRequirements calls in FILE true again."""
+    import shutil
+
+    from fetcher.nix_calls import AutoArgs
+    from fetcher.refresh import RefreshError
+    from fetcher.refresh import refresh as run_refresh
+
+    if shutil.which("nix-instantiate") is None:
+        raise click.ClickException(
+            "nix-instantiate is not on PATH; refresh evaluates FILE with Nix (install Nix)"
+        )
+    chosen = via or ("nix" if shutil.which("nix-build") else "local")
+    try:
+        outcomes = run_refresh(
+            file,
+            attrs,
+            "nix" if chosen == "nix" else "local",
+            AutoArgs(arg_exprs, arg_strings),
+            check,
+            click.echo,
+        )
+    except RefreshError as exc:
+        raise click.ClickException(str(exc)) from None
+    if check and any(o.changed for o in outcomes):
+        sys.exit(1)
+
+
 def _setup_logging(level: int) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
