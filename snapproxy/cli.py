@@ -338,7 +338,7 @@ def hash_command(path: str, fmt: str) -> None:
 
 
 @cli.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "-A",
     "--attr",

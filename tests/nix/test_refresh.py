@@ -206,3 +206,16 @@ def test_unified_diff_is_only_the_hash_lines(tmp_path: Path) -> None:
     assert len(diff) == 4
     assert all(re.search(r'(hash|sha256) = "', line) for line in diff)
     assert os.access(file, os.R_OK)
+
+
+@pytest.mark.parametrize("example", ["requests", "jupyterlab"])
+def test_the_examples_hashes_are_current(example: str) -> None:
+    # A directory, as nix-build takes it, with the examples' path-string arguments.
+    result = refresh(
+        REPO / "examples" / example, "--check",
+        "--argstr", "snapproxy", snapproxy_executable(),
+        "--argstr", "python", base_python("3.11"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("wheelhouse: ")
+    assert result.stdout.rstrip().endswith("(unchanged)")
