@@ -6,13 +6,13 @@ never a traceback.
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import click
@@ -22,11 +22,13 @@ from snapproxy.cutoff import CutoffError, format_cutoff, is_recent, parse_cutoff
 from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_PIP_VERSION, DEFAULT_UPSTREAM
 
 if TYPE_CHECKING:
+    import logging
+
+    from fetcher.fetch import FetchRequest
     from snapproxy.app import ServerConfig
 
 __all__ = ["main"]
 
-log = logging.getLogger("snapproxy")
 
 
 def _cutoff(ctx: click.Context, param: click.Parameter, value: str) -> datetime:
@@ -151,7 +153,7 @@ def serve(
         raise click.UsageError("--cache-dir and --no-cache exclude each other; drop one")
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose exclude each other; drop one")
-    _setup_logging(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    log = _setup_logging("WARNING" if quiet else "DEBUG" if verbose else "INFO")
     if is_recent(cutoff, datetime.now(timezone.utc)):
         log.warning(
             "cutoff %s is less than an hour ago: uploads may still appear before it, so "
@@ -196,23 +198,125 @@ def _writable_cache_dir() -> Path | None:
     return path if os.access(path, os.W_OK) else None
 
 
+def resolution_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options that say what to resolve and for which target (fetch and lock)."""
+    options = [
+        click.option(
+            "-r",
+            "--requirement",
+            "requirement_files",
+            multiple=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="A requirements file (repeatable).",
+        ),
+        click.argument("requirements", nargs=-1),
+        click.option(
+            "--date",
+            "cutoff",
+            callback=_optional_cutoff,
+            default=None,
+            help="Cutoff: YYYY-MM-DD (midnight UTC) or an RFC 3339 datetime with a zone.",
+        ),
+        click.option(
+            "--python",
+            "python",
+            default=sys.executable,
+            show_default="this Python",
+            help="Interpreter that runs pip and whose environment the resolution is for.",
+        ),
+        click.option(
+            "--pip-version",
+            default=DEFAULT_PIP_VERSION,
+            show_default=True,
+            help="Exact pip version that resolves.",
+        ),
+        click.option("--only-binary", is_flag=True, help="Wheels only (pip --only-binary :all:)."),
+        click.option(
+            "--platform", "platforms", multiple=True, help="Target platform tag (repeatable)."
+        ),
+        click.option("--python-version", default=None, help="Target Python version, e.g. 3.10."),
+        click.option("--implementation", default=None, help="Target implementation, e.g. cp."),
+        click.option("--abi", "abis", multiple=True, help="Target ABI tag (repeatable)."),
+        click.option(
+            "--upstream",
+            callback=_origin,
+            default=DEFAULT_UPSTREAM,
+            show_default=True,
+            help="Index origin serving /simple/ and /pypi/.",
+        ),
+        click.option(
+            "--files-host",
+            callback=_origin,
+            default=DEFAULT_FILES_HOST,
+            show_default=True,
+            help="Origin of distribution files.",
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Disk cache [default: $XDG_CACHE_HOME/snapproxy when writable].",
+        ),
+        click.option(
+            "--allow-recent",
+            is_flag=True,
+            help="Accept a cutoff less than an hour ago (not reproducible yet).",
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="No progress output."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _optional_cutoff(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> datetime | None:
+    return None if value is None else _cutoff(ctx, param, value)
+
+
+def _fetch_request(options: dict[str, Any]) -> FetchRequest:
+    from fetcher.fetch import FetchRequest
+    from fetcher.pip_runner import Target
+
+    if options["cutoff"] is None:
+        raise click.UsageError("Missing option '--date'.")
+    target = Target(
+        options["python"],
+        options["only_binary"],
+        options["platforms"],
+        options["python_version"],
+        options["implementation"],
+        options["abis"],
+    )
+    return FetchRequest(
+        cutoff=options["cutoff"],
+        target=target,
+        requirement_files=options["requirement_files"],
+        requirements=options["requirements"],
+        pip_version=options["pip_version"],
+        upstream=options["upstream"],
+        files_host=options["files_host"],
+        cache_dir=options["cache_dir"] or _writable_cache_dir(),
+        ca_file=_ca_file(),
+        allow_recent=options["allow_recent"],
+    )
+
+
+def _run_fetcher(work: Coroutine[Any, Any, object]) -> None:
+    import asyncio
+
+    from fetcher.fetch import FetchError
+
+    _setup_logging("CRITICAL")
+    try:
+        asyncio.run(work)
+    except FetchError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @cli.command()
-@click.option(
-    "-r",
-    "--requirement",
-    "requirement_files",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A requirements file (repeatable).",
-)
-@click.argument("requirements", nargs=-1)
-@click.option(
-    "--date",
-    "cutoff",
-    callback=_cutoff,
-    required=True,
-    help="Cutoff: YYYY-MM-DD (midnight UTC) or an RFC 3339 datetime with a zone.",
-)
+@resolution_options
 @click.option(
     "-o",
     "--output",
@@ -222,92 +326,46 @@ def _writable_cache_dir() -> Path | None:
     help="Directory to create with the wheelhouse (must not exist).",
 )
 @click.option(
-    "--python",
-    "python",
-    default=sys.executable,
-    show_default="this Python",
-    help="Interpreter that runs pip and whose environment the resolution is for.",
-)
-@click.option(
-    "--pip-version",
-    default=DEFAULT_PIP_VERSION,
-    show_default=True,
-    help="Exact pip version that resolves.",
-)
-@click.option("--only-binary", is_flag=True, help="Wheels only (pip --only-binary :all:).")
-@click.option("--platform", "platforms", multiple=True, help="Target platform tag (repeatable).")
-@click.option("--python-version", default=None, help="Target Python version, e.g. 3.10.")
-@click.option("--implementation", default=None, help="Target implementation, e.g. cp.")
-@click.option("--abi", "abis", multiple=True, help="Target ABI tag (repeatable).")
-@click.option(
-    "--upstream",
-    callback=_origin,
-    default=DEFAULT_UPSTREAM,
-    show_default=True,
-    help="Index origin serving /simple/ and /pypi/.",
-)
-@click.option(
-    "--files-host",
-    callback=_origin,
-    default=DEFAULT_FILES_HOST,
-    show_default=True,
-    help="Origin of distribution files.",
-)
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    "--from-lock",
+    "from_lock",
     default=None,
-    help="Disk cache [default: $XDG_CACHE_HOME/snapproxy when writable].",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Download exactly the files of this pylock.toml (no resolution).",
 )
-@click.option(
-    "--allow-recent",
-    is_flag=True,
-    help="Accept a cutoff less than an hour ago (not reproducible yet).",
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def fetch(
-    requirement_files: tuple[Path, ...],
-    requirements: tuple[str, ...],
-    cutoff: datetime,
-    out: Path,
-    python: str,
-    pip_version: str,
-    only_binary: bool,
-    platforms: tuple[str, ...],
-    python_version: str | None,
-    implementation: str | None,
-    abis: tuple[str, ...],
-    upstream: str,
-    files_host: str,
-    cache_dir: Path | None,
-    allow_recent: bool,
-    quiet: bool,
-) -> None:
+def fetch(out: Path, from_lock: Path | None, **options: Any) -> None:
     """Resolve requirements as of --date with a pinned pip; write a wheelhouse to -o."""
-    import asyncio
-
-    from fetcher.fetch import FetchError, FetchRequest
     from fetcher.fetch import fetch as run_fetch
-    from fetcher.pip_runner import Target
+    from fetcher.fetch import fetch_from_lock
     from fetcher.progress import Progress
 
-    _setup_logging(logging.CRITICAL)
-    request = FetchRequest(
-        cutoff=cutoff,
-        target=Target(python, only_binary, platforms, python_version, implementation, abis),
-        requirement_files=requirement_files,
-        requirements=requirements,
-        pip_version=pip_version,
-        upstream=upstream,
-        files_host=files_host,
-        cache_dir=cache_dir or _writable_cache_dir(),
-        ca_file=_ca_file(),
-        allow_recent=allow_recent,
-    )
-    try:
-        asyncio.run(run_fetch(request, out, Progress(quiet=quiet)))
-    except FetchError as exc:
-        raise click.ClickException(str(exc)) from None
+    progress = Progress(quiet=options["quiet"])
+    if from_lock is not None:
+        if options["requirement_files"] or options["requirements"] or options["cutoff"]:
+            raise click.UsageError(
+                "--from-lock takes no requirements or --date: the lock already says them"
+            )
+        _run_fetcher(fetch_from_lock(from_lock, out, progress, _ca_file()))
+        return
+    _run_fetcher(run_fetch(_fetch_request(options), out, progress))
+
+
+@cli.command()
+@resolution_options
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    default=Path("pylock.toml"),
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The PEP 751 lock file to write.",
+)
+def lock(out: Path, **options: Any) -> None:
+    """Resolve as fetch does and write the result as a PEP 751 pylock.toml."""
+    from fetcher.fetch import lock as run_lock
+    from fetcher.progress import Progress
+
+    _run_fetcher(run_lock(_fetch_request(options), out, Progress(quiet=options["quiet"])))
 
 
 @cli.command(name="hash")
@@ -405,16 +463,22 @@ def refresh(
         sys.exit(1)
 
 
-def _setup_logging(level: int) -> None:
+def _setup_logging(level: str) -> logging.Logger:
+    # Imported here: `snapproxy hash` is timed against nix-hash and needs no logging.
+    import logging
+
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
     )
-    if level > logging.DEBUG:
-        logging.getLogger("snapproxy.upstream").setLevel(max(level, logging.INFO))
+    if level != "DEBUG":
+        upstream = logging.getLogger("snapproxy.upstream")
+        upstream.setLevel(max(logging.getLevelName(level), logging.INFO))
+    return logging.getLogger("snapproxy")
 
 
 async def _serve(config: ServerConfig, host: str, port: int) -> None:
     import asyncio
+    import logging
 
     from aiohttp import web
 
@@ -435,7 +499,9 @@ async def _serve(config: ServerConfig, host: str, port: int) -> None:
     shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
     base = f"http://{shown}:{bound[1]}"
     if host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("listening on %s: anyone who can reach it can use this proxy", host)
+        logging.getLogger("snapproxy").warning(
+            "listening on %s: anyone who can reach it can use this proxy", host
+        )
     click.echo(
         f"snapproxy: {config.upstream} as of {format_cutoff(config.cutoff)} on {base}/ "
         f"- pip install --index-url {base}/simple/ ..."
