@@ -12,6 +12,8 @@ import hashlib
 import json
 import os
 import shutil
+import ssl
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,10 +21,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import aiohttp
+from packaging.pylock import Pylock, PylockValidationError
+from packaging.specifiers import SpecifierSet
 
 from fetcher.build_requirements import InvalidSdist, build_requirements
 from fetcher.inproc_proxy import RunningProxy, running_proxy
-from fetcher.pip_report import ChosenFile, InvalidReport, parse_report
+from fetcher.pip_report import ChosenFile, InvalidReport, parse_report, report_environment
 from fetcher.pip_runner import (
     DEFAULT_PIP_VERSION,
     PipFailed,
@@ -33,13 +37,38 @@ from fetcher.pip_runner import (
     run_pip,
 )
 from fetcher.progress import Progress
+from fetcher.pylock_writer import (
+    LockedFile,
+    environment_marker,
+    locked_files,
+    pylock_for,
+    render_pylock,
+    tool_table,
+)
 from fetcher.requirement_files import EscapingOption, check_requirement_file
 from fetcher.requirements_lock import ConflictingVersions, render_lock
-from snapproxy.app import ServerConfig
-from snapproxy.cutoff import format_cutoff, is_recent
+from snapproxy.app import NotInSnapshot, ServerConfig
+from snapproxy.cutoff import format_cutoff, is_recent, parse_upload_time
 from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
+from snapproxy.snapshot import Snapshot
+from snapproxy.upstream import UpstreamError
 
-__all__ = ["LOCK_NAME", "FetchError", "FetchRequest", "fetch", "resolve"]
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = [
+    "LOCK_NAME",
+    "FetchError",
+    "FetchRequest",
+    "Resolution",
+    "fetch",
+    "fetch_from_lock",
+    "lock",
+    "read_pylock",
+    "resolve",
+]
 
 LOCK_NAME = "requirements.lock.txt"
 # Far enough in the future that every upload is visible: tools (pip itself) are pinned by
@@ -115,11 +144,15 @@ async def _download(session: aiohttp.ClientSession, url: str, sha256: str, dest:
         )
 
 
-async def _download_all(files: Sequence[tuple[str, str, Path]], progress: Progress) -> None:
+async def _download_all(
+    files: Sequence[tuple[str, str, Path]], progress: Progress, ca_file: Path | None = None
+) -> None:
     """Download ``(url, sha256, destination)`` triples concurrently, each verified."""
     limit = asyncio.Semaphore(DOWNLOADS_AT_ONCE)
     timeout = aiohttp.ClientTimeout(total=None, sock_read=600)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    tls = ssl.create_default_context(cafile=ca_file) if ca_file else True
+    connector = aiohttp.TCPConnector(ssl=tls)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
 
         async def one(url: str, sha256: str, dest: Path) -> None:
             async with limit:
@@ -158,7 +191,8 @@ async def _pip_report(
     files: Sequence[Path],
     requirements: Sequence[str],
     label: str,
-) -> list[ChosenFile]:
+) -> tuple[list[ChosenFile], dict[str, str]]:
+    """pip's choice of files, and the marker environment it resolved for."""
     report = Path(tempfile.mkstemp(dir=workdir, suffix=".json")[1])
     # pip runs in a scratch directory, so relative paths are made absolute here.
     absolute = [path.resolve() for path in files]
@@ -174,25 +208,39 @@ async def _pip_report(
         cutoff = format_cutoff(request.cutoff)
         raise FetchError(f"cannot resolve {label} as of {cutoff}:\n{exc.message}") from None
     try:
-        return parse_report(json.loads(report.read_text()))
+        document = json.loads(report.read_text())
+        return parse_report(document), report_environment(document)
     except (InvalidReport, ValueError) as exc:
         raise FetchError(f"cannot read pip's report for {label}: {exc}") from None
 
 
+@dataclass(frozen=True)
+class Resolution:
+    runtime: list[ChosenFile]
+    # Build requirements of the sdists, not already in the runtime set.
+    build: list[ChosenFile]
+    # The PEP 508 environment of the target (pip's, with the target options applied).
+    environment: dict[str, str]
+
+    @property
+    def files(self) -> list[ChosenFile]:
+        return sorted({f.filename: f for f in [*self.runtime, *self.build]}.values())
+
+
 async def resolve(
     request: FetchRequest, proxy: RunningProxy, workdir: Path, progress: Progress
-) -> tuple[list[ChosenFile], list[ChosenFile]]:
+) -> Resolution:
     """The runtime resolution and, separately, the build requirements of its sdists.
 
     Build requirements are resolved per sdist (each builds in its own environment) and
-    followed until no new sdist appears.  Shared with ``snapproxy lock``.
+    followed until no new sdist appears.  Shared by ``fetch`` and ``lock``.
     """
     progress.phase(f"fetching pip {request.pip_version}")
     pip_wheel = await _pip_wheel(proxy, request.pip_version, workdir)
     progress.phase(
         f"resolving as of {format_cutoff(request.cutoff)} with pip {request.pip_version}"
     )
-    runtime = await _pip_report(
+    runtime, environment = await _pip_report(
         request,
         proxy,
         pip_wheel,
@@ -216,7 +264,7 @@ async def resolve(
                 needs = build_requirements(sdist.filename, data_path.read_bytes())
             except InvalidSdist as exc:
                 raise FetchError(str(exc)) from None
-            chosen = await _pip_report(
+            chosen, _ = await _pip_report(
                 request,
                 proxy,
                 pip_wheel,
@@ -230,7 +278,8 @@ async def resolve(
                 if f.is_sdist and f.filename not in seen:
                     pending.append(f)
     runtime_keys = {(f.filename, f.sha256) for f in runtime}
-    return runtime, sorted(f for key, f in build.items() if key not in runtime_keys)
+    extra = sorted(f for key, f in build.items() if key not in runtime_keys)
+    return Resolution(runtime, extra, request.target.environment(environment))
 
 
 def _write_output(out: Path, staged: Path, names: Sequence[str], lock: str) -> None:
@@ -244,35 +293,155 @@ def _write_output(out: Path, staged: Path, names: Sequence[str], lock: str) -> N
     out.chmod(0o555)
 
 
+def _refuse_existing(out: Path) -> None:
+    if out.exists() or out.is_symlink():
+        raise FetchError(f"output {out} already exists; remove it or choose another -o")
+
+
+async def _download_into(
+    out: Path,
+    workdir: Path,
+    files: Sequence[ChosenFile],
+    lock: str,
+    progress: Progress,
+    ca_file: Path | None,
+) -> None:
+    """Download ``files`` (verified) to a staging directory, then make ``out`` of them."""
+    staged = workdir / "wheelhouse"
+    staged.mkdir()
+    progress.phase(f"downloading {len(files)} file(s)")
+    progress.start_bar(len(files))
+    await _download_all([(f.url, f.sha256, staged / f.filename) for f in files], progress, ca_file)
+    progress.end_bar()
+    try:
+        _write_output(out, staged, [f.filename for f in files], lock)
+    except BaseException:
+        _remove_tree(out)
+        raise
+    progress.phase(f"wrote {len(files)} file(s) and {LOCK_NAME} to {out}")
+
+
 async def fetch(request: FetchRequest, out: Path, progress: Progress) -> list[ChosenFile]:
     """Resolve and download into ``out``, which must not exist; on failure none is left."""
     request.check()
-    if out.exists() or out.is_symlink():
-        raise FetchError(f"output {out} already exists; remove it or choose another -o")
+    _refuse_existing(out)
     with tempfile.TemporaryDirectory(prefix="snapproxy-fetch-") as tmp:
         workdir = Path(tmp)
         async with running_proxy(_proxy_config(request)) as proxy:
             try:
-                runtime, build = await resolve(request, proxy, workdir, progress)
-                everything = sorted({f.filename: f for f in [*runtime, *build]}.values())
-                staged = workdir / "wheelhouse"
-                staged.mkdir()
-                progress.phase(f"downloading {len(everything)} file(s)")
-                progress.start_bar(len(everything))
-                await _download_all(
-                    [(f.url, f.sha256, staged / f.filename) for f in everything], progress
+                resolution = await resolve(request, proxy, workdir, progress)
+                lock = render_lock(resolution.runtime)
+                await _download_into(
+                    out, workdir, resolution.files, lock, progress, request.ca_file
                 )
-                progress.end_bar()
-                lock = render_lock(runtime)
             except (FetchError, ConflictingVersions, aiohttp.ClientError, OSError) as exc:
                 raise _explain(proxy, exc) from None
+    return resolution.files
+
+
+async def _locked(
+    proxy: RunningProxy, snapshot: Snapshot, f: ChosenFile, build_only: bool
+) -> LockedFile:
+    """``f`` as the upstream index lists it (URL, size, upload time), hash checked."""
+    entry = await proxy.proxy.index_entry(f.name, f.filename, snapshot)
+    sha256 = str((entry.get("hashes") or {}).get("sha256", "")).lower()
+    if sha256 != f.sha256:
+        raise FetchError(f"{f.filename}: the index's sha256 {sha256!r} is not pip's {f.sha256}")
+    size = entry.get("size")
+    return LockedFile(
+        name=f.name,
+        version=f.version,
+        filename=f.filename,
+        url=str(entry["url"]),
+        sha256=sha256,
+        size=size if isinstance(size, int) else None,
+        upload_time=parse_upload_time(entry.get("upload-time")),
+        build_only=build_only,
+    )
+
+
+async def lock(request: FetchRequest, out: Path, progress: Progress) -> list[LockedFile]:
+    """Resolve as ``fetch`` does and write the PEP 751 lock to ``out`` (atomically)."""
+    request.check()
+    config = _proxy_config(request)
+    snapshot = Snapshot(config.cutoff, config.yanked, config.allow_undated)
+    with tempfile.TemporaryDirectory(prefix="snapproxy-lock-") as tmp:
+        async with running_proxy(config) as proxy:
+            try:
+                resolution = await resolve(request, proxy, Path(tmp), progress)
+                runtime = {f.filename for f in resolution.runtime}
+                locked = [
+                    await _locked(proxy, snapshot, f, f.filename not in runtime)
+                    for f in resolution.files
+                ]
+                text = render_pylock(
+                    pylock_for(
+                        locked,
+                        cutoff=request.cutoff,
+                        index=f"{request.upstream}/simple/",
+                        environment=environment_marker(resolution.environment),
+                        requires_python=_requires_python(resolution.environment),
+                        pip_version=request.pip_version,
+                        requirements_lock=render_lock(resolution.runtime),
+                    )
+                )
+            except (FetchError, ConflictingVersions, UpstreamError, NotInSnapshot) as exc:
+                raise _explain(proxy, exc) from None
+    _write_text_atomically(out, text)
+    progress.phase(f"wrote {len(locked)} file(s) to {out}")
+    return locked
+
+
+def _requires_python(environment: dict[str, str]) -> SpecifierSet | None:
+    version = environment.get("python_version")
+    return SpecifierSet(f"=={version}.*") if version else None
+
+
+def _write_text_atomically(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=".pylock-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_pylock(path: Path) -> Pylock:
+    try:
+        return Pylock.from_dict(tomllib.loads(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise FetchError(f"cannot read {path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, PylockValidationError) as exc:
+        raise FetchError(f"{path} is not a valid pylock.toml: {exc}") from None
+
+
+async def fetch_from_lock(
+    path: Path, out: Path, progress: Progress, ca_file: Path | None = None
+) -> list[LockedFile]:
+    """Download exactly the files a lock names into ``out``: no resolution, no pip."""
+    _refuse_existing(out)
+    pylock = read_pylock(path)
+    try:
+        files = locked_files(pylock)
+    except PylockValidationError as exc:
+        raise FetchError(f"{path}: {exc}") from None
+    text = tool_table(pylock).get("requirements-lock")
+    if not isinstance(text, str):
         try:
-            _write_output(out, staged, [f.filename for f in everything], lock)
-        except BaseException:
-            _remove_tree(out)
-            raise
-    progress.phase(f"wrote {len(everything)} file(s) and {LOCK_NAME} to {out}")
-    return everything
+            text = render_lock(f.chosen() for f in files if not f.build_only)
+        except ConflictingVersions as exc:
+            raise FetchError(f"{path}: {exc}") from None
+    with tempfile.TemporaryDirectory(prefix="snapproxy-fetch-") as tmp:
+        try:
+            await _download_into(
+                out, Path(tmp), [f.chosen() for f in files], text, progress, ca_file
+            )
+        except aiohttp.ClientError as exc:
+            raise FetchError(str(exc)) from None
+    return files
 
 
 def _remove_tree(path: Path) -> None:

@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 from snapproxy.names import canonical
 
-__all__ = ["ChosenFile", "InvalidReport", "parse_report"]
+__all__ = ["ChosenFile", "InvalidReport", "parse_report", "report_environment"]
 
 
 class InvalidReport(ValueError):
@@ -64,3 +64,11 @@ def parse_report(report: dict[str, Any]) -> list[ChosenFile]:
             )
         )
     return sorted(chosen)
+
+
+def report_environment(report: dict[str, Any]) -> dict[str, str]:
+    """The PEP 508 marker environment pip resolved in (the report's ``environment``)."""
+    environment = report.get("environment")
+    if not isinstance(environment, dict):
+        raise InvalidReport("the report has no environment")
+    return {str(k): str(v) for k, v in environment.items()}

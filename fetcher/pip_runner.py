@@ -47,6 +47,24 @@ class Target:
     implementation: str | None = None
     abis: tuple[str, ...] = field(default=())
 
+    def environment(self, running: Mapping[str, str]) -> dict[str, str]:
+        """The PEP 508 environment resolved for: the running interpreter's, with what the
+        target options name instead (pip's report shows only the running one)."""
+        env = dict(running)
+        if self.python_version:
+            env["python_version"] = self.python_version
+            env.pop("python_full_version", None)
+        if self.implementation:
+            env["implementation_name"] = _IMPLEMENTATIONS.get(
+                self.implementation, self.implementation
+            )
+        if self.platforms:
+            system, machine = _platform_of(self.platforms[0])
+            env["sys_platform"] = system
+            if machine:
+                env["platform_machine"] = machine
+        return env
+
     def pip_options(self) -> list[str]:
         options: list[str] = []
         if self.only_binary:
@@ -60,6 +78,31 @@ class Target:
         for abi in self.abis:
             options += ["--abi", abi]
         return options
+
+
+_IMPLEMENTATIONS = {"cp": "cpython", "pp": "pypy", "ip": "ironpython", "jy": "jython"}
+# Platform tag prefix -> sys.platform (PEP 425/600/656 tags, macOS and Windows ones).
+_SYSTEMS = (
+    ("manylinux", "linux"),
+    ("musllinux", "linux"),
+    ("linux", "linux"),
+    ("macosx", "darwin"),
+    ("win", "win32"),
+)
+
+
+def _platform_of(tag: str) -> tuple[str, str | None]:
+    """``(sys_platform, platform_machine)`` a platform tag stands for."""
+    system = next((name for prefix, name in _SYSTEMS if tag.startswith(prefix)), tag)
+    if tag in ("win32",):
+        return system, "x86"
+    if tag.startswith("win_"):
+        return system, {"amd64": "AMD64", "arm64": "ARM64"}.get(tag[4:], tag[4:])
+    if system in ("linux", "darwin"):
+        for arch in ("x86_64", "aarch64", "arm64", "i686", "ppc64le", "s390x", "armv7l"):
+            if tag.endswith(arch):
+                return system, arch
+    return system, None
 
 
 def pip_wheel_filename(version: str) -> str:

@@ -15,6 +15,11 @@ in
       { inherit snapproxy python; cacert = pkgs.cacert; }
       (builtins.removeAttrs args [ "python" ]);
 
+  # wheelhouseFromPylock { pylock, python ? pkgs.python3, name ? "python-wheelhouse" }:
+  # one fixed-output derivation per locked file, fetched with pkgs.fetchurl.
+  wheelhouseFromPylock = { python ? pkgs.python3, ... }@args:
+    import ./wheelhouse-from-pylock.nix (args // { inherit python; fetchurl = pkgs.fetchurl; });
+
   # pythonEnvFromWheelhouse { python ? pkgs.python3, wheelhouse, name ? "python-env" }
   pythonEnvFromWheelhouse = { python ? pkgs.python3, ... }@args:
     import ./python-env-from-wheelhouse.nix (args // { inherit python; });

@@ -178,7 +178,7 @@ class Proxy:
     def page_url(self, project: str) -> str:
         return f"{self.index}/simple/{project}/"
 
-    async def page(self, request: web.Request, project: str) -> JSON:
+    async def page(self, project: str) -> JSON:
         doc, cache = await self.upstream.document(
             self.page_url(project), accept=JSON_ACCEPT, parse=parse_project_page
         )
@@ -186,7 +186,7 @@ class Proxy:
         result: JSON = doc
         return result
 
-    async def legacy(self, request: web.Request, path: str) -> JSON:
+    async def legacy(self, path: str) -> JSON:
         doc, cache = await self.upstream.document(
             f"{self.index}/pypi/{path}/json", accept=LEGACY_ACCEPT, parse=parse_legacy_project
         )
@@ -259,7 +259,7 @@ class Proxy:
         tree = self.tree(request)
         project = self.project(request)
         fmt = choose_format(request.headers.get("Accept"), request.query.get("format"))
-        page = await self.page(request, project)
+        page = await self.page(project)
         rewrite = self.url_rewriter(request, tree, project)
 
         def build() -> bytes:
@@ -278,7 +278,7 @@ class Proxy:
     async def legacy_project(self, request: web.Request) -> web.Response:
         tree = self.tree(request)
         project = self.project(request)
-        doc = await self.legacy(request, project)
+        doc = await self.legacy(project)
         releases = visible_releases(doc, tree.snapshot)
         latest = latest_version(releases)
         if latest is None:
@@ -295,7 +295,7 @@ class Proxy:
         version = request.match_info["version"]
         rewrite = self.url_rewriter(request, tree, project)
         try:
-            doc = await self.legacy(request, f"{project}/{quote(version, safe='')}")
+            doc = await self.legacy(f"{project}/{quote(version, safe='')}")
         except UpstreamNotFound:
             # Some mirrors serve no per-version documents: build one from the project's.
             return await self.legacy_version_from_project(request, tree, project, version)
@@ -308,7 +308,7 @@ class Proxy:
     async def legacy_version_from_project(
         self, request: web.Request, tree: Tree, project: str, version: str
     ) -> web.Response:
-        doc = await self.legacy(request, project)
+        doc = await self.legacy(project)
         releases = visible_releases(doc, tree.snapshot)
         if version not in releases:
             raise _version_not_in_snapshot(project, version, tree)
@@ -330,7 +330,7 @@ class Proxy:
             return info
         cache = CACHE_STATUS.get()
         try:
-            vdoc = await self.legacy(request, f"{project}/{quote(version, safe='')}")
+            vdoc = await self.legacy(f"{project}/{quote(version, safe='')}")
             result: JSON = vdoc["info"]
             return result
         except UpstreamNotFound:
@@ -351,7 +351,7 @@ class Proxy:
         if not sources:
             wanted = {f["filename"] for f in files}
             try:
-                page = await self.page(request, project)
+                page = await self.page(project)
             except (UpstreamError, UpstreamNotFound):
                 return None
             page = normalise_core_metadata(absolutize_urls(page, self.page_url(project)))
@@ -379,20 +379,7 @@ class Proxy:
         filename = request.match_info["filename"]
         metadata = filename.endswith(".metadata")
         dist = filename.removesuffix(".metadata")
-        page = await self.page(request, project)
-
-        def by_filename() -> dict[str, JSON]:
-            filtered = snapshot_page(
-                page, tree.snapshot, page_url=self.page_url(project), url_for=None
-            )
-            return {f["filename"]: f for f in filtered["files"]}
-
-        entry = self.memo.get(("files", project, tree.snapshot), page, by_filename).get(dist)
-        if entry is None:
-            raise NotInSnapshot(
-                f"{dist} is not a file of {project} uploaded before "
-                f"{format_cutoff(tree.snapshot.cutoff)}"
-            )
+        entry = await self.index_entry(project, dist, tree.snapshot)
         if metadata:
             advertised = entry.get("core-metadata")
             if not advertised:
@@ -405,6 +392,22 @@ class Proxy:
             if verifier is None:
                 raise UpstreamError(f"the index publishes no hash for {dist}; refusing to serve it")
         return await self.serve_file(request, url, verifier, tree, entry.get("size"))
+
+    async def index_entry(self, project: str, filename: str, snapshot: Snapshot) -> JSON:
+        """The index's entry for one file of the snapshot (upstream URL, hashes, size...)."""
+        page = await self.page(project)
+
+        def by_filename() -> dict[str, JSON]:
+            filtered = snapshot_page(page, snapshot, page_url=self.page_url(project), url_for=None)
+            return {f["filename"]: f for f in filtered["files"]}
+
+        entry = self.memo.get(("files", project, snapshot), page, by_filename).get(filename)
+        if entry is None:
+            raise NotInSnapshot(
+                f"{filename} is not a file of {project} uploaded before "
+                f"{format_cutoff(snapshot.cutoff)}"
+            )
+        return entry
 
     async def serve_file(
         self,

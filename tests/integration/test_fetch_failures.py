@@ -8,24 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.clients import PYPI_SIMPLE, cache_root, pip_venv, run_pip
 from tests.support.distributions import Dist, make_wheel
 from tests.support.fakeindex import FakeFile, FakeIndex
-from tests.support.fetching import fetch, lock_pins
-
-PIP = "26.3"
+from tests.support.fetching import fetch, lock_pins, real_pip_wheel
 
 
 @pytest.fixture(scope="module")
 def pip_wheel() -> Dist:
-    """The real pip wheel the fetcher runs, cached like the client venvs."""
-    directory = cache_root() / "wheels"
-    filename = f"pip-{PIP}-py3-none-any.whl"
-    if not (directory / filename).exists():
-        got = run_pip(pip_venv(PIP), "download", "--no-deps", "--index-url", PYPI_SIMPLE,
-                      "-d", str(directory), f"pip=={PIP}")
-        assert got.returncode == 0, got.stderr
-    return Dist(filename, (directory / filename).read_bytes(), None, "pip", PIP)
+    return real_pip_wheel()
 
 
 @pytest.fixture

@@ -5,10 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
+from tests.support.clients import PYPI_SIMPLE, cache_root, pip_venv, run_pip
+from tests.support.distributions import Dist
 from tests.support.proxyproc import snapproxy_executable
+
+PIP = "26.3"  # the fetcher's default pip
 
 
 def run_snapproxy(
@@ -71,5 +75,12 @@ def lock_pins(out: Path) -> dict[str, str]:
     return pins
 
 
-def requirement_args(requirements: Sequence[str]) -> list[str]:
-    return list(requirements)
+def real_pip_wheel(version: str = PIP) -> Dist:
+    """The real pip wheel the fetcher runs (for a fake upstream), cached like client venvs."""
+    directory = cache_root() / "wheels"
+    filename = f"pip-{version}-py3-none-any.whl"
+    if not (directory / filename).exists():
+        got = run_pip(pip_venv(version), "download", "--no-deps", "--index-url", PYPI_SIMPLE,
+                      "-d", str(directory), f"pip=={version}")
+        assert got.returncode == 0, got.stderr
+    return Dist(filename, (directory / filename).read_bytes(), None, "pip", version)
