@@ -124,3 +124,12 @@ def test_sdist_build_requirements_are_locked_behind_a_group(tmp_path: Path) -> N
     # An installer selecting the default groups takes docopt alone.
     selected = [package.name for package, _ in parsed.select()]
     assert selected == ["docopt"]
+
+
+def test_the_example_lock_is_what_lock_writes_today(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    fresh = tmp_path / "pylock.toml"
+    result = lock(fresh, "-r", repo / "examples" / "requests" / "requirements.txt",
+                  "--date", "2021-05-01")
+    assert result.returncode == 0, result.stderr
+    assert fresh.read_bytes() == (repo / "examples" / "requests" / "pylock.toml").read_bytes()

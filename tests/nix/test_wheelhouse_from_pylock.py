@@ -128,3 +128,14 @@ def test_relocking_with_one_more_requirement_fetches_only_its_files(
     assert file_hits(gamma) == before[gamma.dist.filename] + 1
     assert (two / alpha.dist.filename).read_bytes() == alpha.dist.content
     assert re.search(rf"^beta-{tag}==1\.0 ", (two / LOCK).read_text(), re.MULTILINE)
+
+
+def test_the_lock_example_builds_the_default_example_tree() -> None:
+    require_network("the example's files come from PyPI")
+    built = nix_build(REPO / "examples" / "requests" / "lock.nix",
+                      "--argstr", "python", base_python("3.11"))
+    assert built.returncode == 0, built.stderr
+    text = (REPO / "examples" / "requests" / "default.nix").read_text()
+    declared = re.search(r'hash = "(sha256-[^"]+)"', text)
+    assert declared is not None
+    assert nar_hash(Path(built.stdout.strip())) == declared.group(1)
