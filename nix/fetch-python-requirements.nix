@@ -6,13 +6,9 @@
 { snapproxy, python, cacert ? null }:
 
 let
-  executable = drv: bin:
-    if builtins.isString drv then drv else "${drv}/bin/${bin}";
-  snapproxyExe = executable snapproxy "snapproxy";
-  pythonExe =
-    if builtins.isString python then python
-    else if python ? interpreter then python.interpreter
-    else "${python}/bin/python3";
+  executables = import ./executables.nix;
+  snapproxyExe = executables.executable snapproxy "snapproxy";
+  pythonExe = executables.python python;
 
   # lib.fakeHash: what a first build is given, so that Nix reports the true hash.
   fakeHash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";

@@ -39,10 +39,7 @@ let
     })
     files;
 
-  pythonExe =
-    if builtins.isString python then python
-    else if python ? interpreter then python.interpreter
-    else "${python}/bin/python3";
+  pythonExe = (import ./executables.nix).python python;
 in
 derivation {
   inherit name;

@@ -283,7 +283,7 @@ class Proxy:
         latest = latest_version(releases)
         if latest is None:
             raise ProjectNotAtCutoff(project)
-        info = await self.version_info(request, project, doc, latest, releases[latest])
+        info = await self.version_info(project, doc, latest, releases[latest])
         out = snapshot_project(
             doc, releases, info, tree.snapshot, self.url_rewriter(request, tree, project)
         )
@@ -312,7 +312,7 @@ class Proxy:
         releases = visible_releases(doc, tree.snapshot)
         if version not in releases:
             raise _version_not_in_snapshot(project, version, tree)
-        info = await self.version_info(request, project, doc, version, releases[version])
+        info = await self.version_info(project, doc, version, releases[version])
         out = snapshot_version(
             {"info": info},
             releases[version],
@@ -321,9 +321,7 @@ class Proxy:
         )
         return self.respond_json(request, out, tree)
 
-    async def version_info(
-        self, request: web.Request, project: str, doc: JSON, version: str, files: list[JSON]
-    ) -> JSON:
+    async def version_info(self, project: str, doc: JSON, version: str, files: list[JSON]) -> JSON:
         """``info`` of ``version``: today's if it is today's latest, else the per-version one."""
         info: JSON = doc["info"]
         if info.get("version") == version:
@@ -334,14 +332,12 @@ class Proxy:
             result: JSON = vdoc["info"]
             return result
         except UpstreamNotFound:
-            metadata = await self.core_metadata(request, project, files)
+            metadata = await self.core_metadata(project, files)
             return info_from_metadata(info, version, metadata)
         finally:
             CACHE_STATUS.set(cache)
 
-    async def core_metadata(
-        self, request: web.Request, project: str, files: list[JSON]
-    ) -> bytes | None:
+    async def core_metadata(self, project: str, files: list[JSON]) -> bytes | None:
         """The PEP 658 metadata of one of ``files`` (a wheel's, by preference), verified.
 
         PyPI's legacy entries advertise it under ``core-metadata``; where they do not, the

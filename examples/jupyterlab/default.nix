@@ -9,19 +9,13 @@
 { pkgs ? null, snapproxy ? null, python ? null }:
 
 let
-  nixpkgs = if pkgs != null then pkgs else import <nixpkgs> { };
-  onlyNix = pkgs == null && snapproxy != null && python != null;
-  tools = if onlyNix then null else import ../../nix { pkgs = nixpkgs; };
-  pythonInUse = if python != null then python else nixpkgs.python311;
-
-  fetchPythonRequirements = import ../../nix/fetch-python-requirements.nix {
-    snapproxy = if snapproxy != null then snapproxy else tools.snapproxy;
-    python = pythonInUse;
-    cacert = if onlyNix then null else nixpkgs.cacert;
+  tools = import ../tools.nix {
+    inherit pkgs snapproxy python;
+    defaultPython = (p: p.python311);
   };
 in
 rec {
-  wheelhouse = fetchPythonRequirements {
+  wheelhouse = tools.fetchPythonRequirements {
     name = "jupyterlab-wheelhouse";
     requirements = ./requirements.txt;
     snapshotDate = "2023-06-01";
@@ -34,9 +28,8 @@ rec {
   };
 
   # Needs a CPython 3.11 on x86_64 Linux, the target the wheelhouse was resolved for.
-  env = import ../../nix/python-env-from-wheelhouse.nix {
+  env = tools.pythonEnvFromWheelhouse {
     name = "jupyterlab-env";
-    python = pythonInUse;
     inherit wheelhouse;
   };
 }

@@ -6,19 +6,13 @@
 { pkgs ? null, snapproxy ? null, python ? null }:
 
 let
-  nixpkgs = if pkgs != null then pkgs else import <nixpkgs> { };
-  onlyNix = pkgs == null && snapproxy != null && python != null;
-  tools = if onlyNix then null else import ../../nix { pkgs = nixpkgs; };
-  pythonInUse = if python != null then python else nixpkgs.python3;
-
-  fetchPythonRequirements = import ../../nix/fetch-python-requirements.nix {
-    snapproxy = if snapproxy != null then snapproxy else tools.snapproxy;
-    python = pythonInUse;
-    cacert = if onlyNix then null else nixpkgs.cacert;
+  tools = import ../tools.nix {
+    inherit pkgs snapproxy python;
+    defaultPython = (p: p.python3);
   };
 in
 rec {
-  wheelhouse = fetchPythonRequirements {
+  wheelhouse = tools.fetchPythonRequirements {
     name = "requests-wheelhouse";
     requirements = ./requirements.txt;
     snapshotDate = "2021-05-01";
@@ -26,9 +20,8 @@ rec {
     hash = "sha256-KItMUFnghISXp/8tPdFy8elIgwVLa+uwH9Zl5pA0zfs=";
   };
 
-  env = import ../../nix/python-env-from-wheelhouse.nix {
+  env = tools.pythonEnvFromWheelhouse {
     name = "requests-env";
-    python = pythonInUse;
     inherit wheelhouse;
   };
 }
