@@ -73,11 +73,26 @@ def build_requirements(filename: str, data: bytes) -> list[str]:
     if not isinstance(requires, list):
         # PEP 518: no table, or no requires: pip's setuptools fallback.
         return [*LEGACY_REQUIRES, "wheel"]
-    result = [str(r) for r in requires]
+    result = [_checked(filename, r) for r in requires]
     backend = str(build_system.get("build-backend") or "setuptools.build_meta:__legacy__")
     if backend.startswith("setuptools.") and not any(_named(r, "wheel") for r in result):
         result.append("wheel")
     return result
+
+
+def _checked(filename: str, requirement: object) -> str:
+    """A PEP 508 requirement by name from the index; anything else would leave the snapshot
+    (a URL) or reach pip as an option (``--index-url=...``)."""
+    try:
+        parsed = Requirement(str(requirement))
+    except InvalidRequirement:
+        raise InvalidSdist(f"{filename} has an invalid build requirement {requirement!r}") from None
+    if parsed.url:
+        raise InvalidSdist(
+            f"{filename} requires {parsed.name} from a URL to build; snapproxy resolves from "
+            "the snapshot only"
+        )
+    return str(requirement)
 
 
 def _named(requirement: str, name: str) -> bool:

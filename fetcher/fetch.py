@@ -47,7 +47,7 @@ from fetcher.pylock_writer import (
 )
 from fetcher.requirement_files import EscapingOption, check_requirement_file
 from fetcher.requirements_lock import ConflictingVersions, render_lock
-from snapproxy.app import NotInSnapshot, ServerConfig
+from snapproxy.app import ServerConfig
 from snapproxy.cutoff import format_cutoff, is_recent, parse_upload_time
 from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
 from snapproxy.snapshot import Snapshot
@@ -71,8 +71,8 @@ __all__ = [
 ]
 
 LOCK_NAME = "requirements.lock.txt"
-# Far enough in the future that every upload is visible: tools (pip itself) are pinned by
-# version and hash, not by the snapshot.
+# Far enough in the future that every upload is visible: pip itself is pinned by its
+# version (and checked against the index's sha256), not by the snapshot.
 UNFILTERED = "9999-12-31"
 DOWNLOADS_AT_ONCE = 8
 CHUNK = 256 * 1024
@@ -80,6 +80,19 @@ CHUNK = 256 * 1024
 
 class FetchError(Exception):
     """A fetch that cannot complete; the message says what and why, in one place."""
+
+
+# What a fetch or lock can meet on the way that is the world's fault, not a bug: each is
+# reported as one FetchError line.
+_FAILURES = (
+    FetchError,
+    ConflictingVersions,
+    UpstreamError,
+    LookupError,
+    aiohttp.ClientError,
+    asyncio.TimeoutError,
+    OSError,
+)
 
 
 @dataclass(frozen=True)
@@ -112,13 +125,15 @@ class FetchRequest:
                 raise FetchError(str(exc)) from None
 
 
-def _proxy_config(request: FetchRequest) -> ServerConfig:
+def _proxy_config(request: FetchRequest, workdir: Path) -> ServerConfig:
     # yanked=ignore: a yank made after the cutoff must not change a reproducible result.
+    # Without a cache (a Nix build) the run's own scratch store keeps files pip already
+    # downloaded from being fetched from upstream again for the wheelhouse.
     return ServerConfig(
         cutoff=request.cutoff,
         upstream=request.upstream,
         files_host=request.files_host,
-        cache_dir=request.cache_dir,
+        cache_dir=request.cache_dir or workdir / "cache",
         ca_file=request.ca_file,
         yanked="ignore",
     )
@@ -127,7 +142,8 @@ def _proxy_config(request: FetchRequest) -> ServerConfig:
 async def _download(session: aiohttp.ClientSession, url: str, sha256: str, dest: Path) -> None:
     digest = hashlib.sha256()
     try:
-        async with session.get(url) as response:
+        # identity: the bytes as the index hashed them, never a transfer coding of them.
+        async with session.get(url, headers={"Accept-Encoding": "identity"}) as response:
             if response.status != 200:
                 text = (await response.text()).strip()
                 raise FetchError(f"cannot download {dest.name}: {response.status} {text}")
@@ -159,16 +175,25 @@ async def _download_all(
                 await _download(session, url, sha256, dest)
             progress.advance(1)
 
-        await asyncio.gather(*(one(*f) for f in files))
+        tasks = [asyncio.ensure_future(one(*f)) for f in files]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            # On the first failure the others stop too, before the staging area goes.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _explain(proxy: RunningProxy, error: Exception) -> FetchError:
-    """The most precise account of a failure: the proxy's own, when it cut a transfer."""
-    if proxy.proxy.aborted:
-        return FetchError(f"an upstream file failed verification: {proxy.proxy.aborted[0]}")
+    """The most precise account of a failure: the proxy's own, when it refused a file."""
+    if proxy.proxy.mismatched:
+        return FetchError(
+            f"an upstream file does not match the index's sha256: {proxy.proxy.mismatched[-1]}"
+        )
     if isinstance(error, FetchError):
         return error
-    return FetchError(str(error))
+    return FetchError(str(error) or type(error).__name__)
 
 
 async def _pip_wheel(proxy: RunningProxy, version: str, workdir: Path) -> Path:
@@ -193,14 +218,14 @@ async def _pip_report(
     label: str,
 ) -> tuple[list[ChosenFile], dict[str, str]]:
     """pip's choice of files, and the marker environment it resolved for."""
-    report = Path(tempfile.mkstemp(dir=workdir, suffix=".json")[1])
+    handle, name = tempfile.mkstemp(dir=workdir, suffix=".json")
+    os.close(handle)
+    report = Path(name)
     # pip runs in a scratch directory, so relative paths are made absolute here.
     absolute = [path.resolve() for path in files]
     command = pip_resolve_command(
         request.target, pip_wheel, proxy.index_url, report, absolute, requirements
     )
-    # Loopback needs no retries; the proxy retries upstream itself.
-    command += ["--retries", "1", "--timeout", "300"]
     home = Path(tempfile.mkdtemp(dir=workdir, prefix="home-"))
     try:
         await run_pip(command, pip_environment(os.environ, home), cwd=workdir)
@@ -209,9 +234,13 @@ async def _pip_report(
         raise FetchError(f"cannot resolve {label} as of {cutoff}:\n{exc.message}") from None
     try:
         document = json.loads(report.read_text())
-        return parse_report(document), report_environment(document)
+        chosen, environment = parse_report(document), report_environment(document)
     except (InvalidReport, ValueError) as exc:
         raise FetchError(f"cannot read pip's report for {label}: {exc}") from None
+    for f in chosen:
+        if not f.url.startswith(f"{proxy.base}/"):
+            raise FetchError(f"{f.filename} for {label} does not come from the snapshot: {f.url}")
+    return chosen, environment
 
 
 @dataclass(frozen=True)
@@ -283,7 +312,6 @@ async def resolve(
 
 
 def _write_output(out: Path, staged: Path, names: Sequence[str], lock: str) -> None:
-    out.mkdir(parents=True)
     for name in names:
         target = out / name
         shutil.move(str(staged / name), target)
@@ -314,9 +342,13 @@ async def _download_into(
     await _download_all([(f.url, f.sha256, staged / f.filename) for f in files], progress, ca_file)
     progress.end_bar()
     try:
+        out.mkdir(parents=True)
+    except FileExistsError:
+        raise FetchError(f"output {out} appeared while fetching; it is left alone") from None
+    try:
         _write_output(out, staged, [f.filename for f in files], lock)
     except BaseException:
-        _remove_tree(out)
+        _remove_tree(out)  # ours: made just above
         raise
     progress.phase(f"wrote {len(files)} file(s) and {LOCK_NAME} to {out}")
 
@@ -327,14 +359,14 @@ async def fetch(request: FetchRequest, out: Path, progress: Progress) -> list[Ch
     _refuse_existing(out)
     with tempfile.TemporaryDirectory(prefix="snapproxy-fetch-") as tmp:
         workdir = Path(tmp)
-        async with running_proxy(_proxy_config(request)) as proxy:
+        async with running_proxy(_proxy_config(request, workdir)) as proxy:
             try:
                 resolution = await resolve(request, proxy, workdir, progress)
                 lock = render_lock(resolution.runtime)
                 await _download_into(
                     out, workdir, resolution.files, lock, progress, request.ca_file
                 )
-            except (FetchError, ConflictingVersions, aiohttp.ClientError, OSError) as exc:
+            except _FAILURES as exc:
                 raise _explain(proxy, exc) from None
     return resolution.files
 
@@ -363,9 +395,11 @@ async def _locked(
 async def lock(request: FetchRequest, out: Path, progress: Progress) -> list[LockedFile]:
     """Resolve as ``fetch`` does and write the PEP 751 lock to ``out`` (atomically)."""
     request.check()
-    config = _proxy_config(request)
-    snapshot = Snapshot(config.cutoff, config.yanked, config.allow_undated)
+    if not os.access(out.parent, os.W_OK):
+        raise FetchError(f"cannot write {out}: {out.parent} is not a writable directory")
     with tempfile.TemporaryDirectory(prefix="snapproxy-lock-") as tmp:
+        config = _proxy_config(request, Path(tmp))
+        snapshot = Snapshot(config.cutoff, config.yanked, config.allow_undated)
         async with running_proxy(config) as proxy:
             try:
                 resolution = await resolve(request, proxy, Path(tmp), progress)
@@ -385,7 +419,7 @@ async def lock(request: FetchRequest, out: Path, progress: Progress) -> list[Loc
                         requirements_lock=render_lock(resolution.runtime),
                     )
                 )
-            except (FetchError, ConflictingVersions, UpstreamError, NotInSnapshot) as exc:
+            except _FAILURES as exc:
                 raise _explain(proxy, exc) from None
     _write_text_atomically(out, text)
     progress.phase(f"wrote {len(locked)} file(s) to {out}")
@@ -398,7 +432,7 @@ def _requires_python(environment: dict[str, str]) -> SpecifierSet | None:
 
 
 def _write_text_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=".pylock-")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pylock-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -439,8 +473,8 @@ async def fetch_from_lock(
             await _download_into(
                 out, Path(tmp), [f.chosen() for f in files], text, progress, ca_file
             )
-        except aiohttp.ClientError as exc:
-            raise FetchError(str(exc)) from None
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise FetchError(str(exc) or type(exc).__name__) from None
     return files
 
 

@@ -35,10 +35,11 @@ class HashEdit:
 
 
 def _offset(text: str, line: int, column: int) -> int:
-    lines = text.splitlines(keepends=True)
+    # Lines as Nix counts them: split at "\n" only (splitlines also splits at \x0c, \u2028...).
+    lines = text.split("\n")
     if not 1 <= line <= len(lines) or column < 1:
         raise HashNotLiteral(f"line {line}, column {column} is outside the file")
-    return sum(len(row) for row in lines[: line - 1]) + column - 1
+    return sum(len(row) + 1 for row in lines[: line - 1]) + column - 1
 
 
 def locate_hash(text: str, line: int, column: int, name: str, new: str) -> HashEdit:

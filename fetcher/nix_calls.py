@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["AutoArgs", "FetchCall", "NixError", "build_with_hash", "find_calls"]
+from fetcher.hash_formats import FAKE_SRI
 
-FAKE_HASH = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+__all__ = ["AutoArgs", "FetchCall", "NixError", "build_with_hash", "find_calls"]
 
 
 class NixError(RuntimeError):
@@ -50,7 +50,8 @@ class FetchCall:
 
 
 def _nix_string(text: str) -> str:
-    return json.dumps(text).replace("${", "\\${")
+    # Non-ASCII as itself: Nix reads JSON's \u escapes as a plain "u".
+    return json.dumps(text, ensure_ascii=False).replace("${", "\\${")
 
 
 def _value_expr(file: Path, auto: AutoArgs) -> str:
@@ -69,9 +70,9 @@ def _value_expr(file: Path, auto: AutoArgs) -> str:
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    # Substitutes are never wanted here (and none may be reachable): fail fast.
-    extra = "substituters =\n"
-    env["NIX_CONFIG"] = extra + env.get("NIX_CONFIG", "")
+    # Substitutes are never wanted here (and none may be reachable): fail fast. Last, so
+    # that no earlier line of the user's configuration brings them back.
+    env["NIX_CONFIG"] = env.get("NIX_CONFIG", "") + "\nsubstituters =\nextra-substituters =\n"
     return env
 
 
@@ -145,7 +146,7 @@ def find_calls(file: Path, attrs: Sequence[str], auto: AutoArgs) -> list[FetchCa
 
 
 def build_with_hash(
-    file: Path, call: FetchCall, auto: AutoArgs, new_hash: str = FAKE_HASH
+    file: Path, call: FetchCall, auto: AutoArgs, new_hash: str = FAKE_SRI
 ) -> subprocess.CompletedProcess[str]:
     """``nix-build`` of ``call`` with its hash replaced, substitutes off; Nix's answer."""
     path = call.attr.split(".") if call.attr else []

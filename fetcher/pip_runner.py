@@ -136,12 +136,18 @@ def pip_resolve_command(
         str(report),
         "--index-url",
         index_url,
+        # The index is the in-process proxy on loopback, which retries upstream itself and
+        # may wait on a slow upstream longer than pip's default 15 s.
+        "--retries",
+        "1",
+        "--timeout",
+        "300",
         *target.pip_options(),
     ]
     for path in requirement_files:
         command += ["--requirement", str(path)]
-    command += list(requirements)
-    return command
+    # "--": whatever the requirements say, pip reads them as requirements, never options.
+    return [*command, "--", *requirements] if requirements else command
 
 
 def pip_environment(base: Mapping[str, str], home: Path) -> dict[str, str]:
@@ -173,7 +179,13 @@ async def run_pip(command: Sequence[str], env: Mapping[str, str], cwd: Path) -> 
         env=dict(env),
         cwd=cwd,
     )
-    _stdout, stderr = await process.communicate()
+    try:
+        _stdout, stderr = await process.communicate()
+    except asyncio.CancelledError:
+        # Interrupted (Ctrl-C, or a sibling failed): pip must not outlive the fetch.
+        process.kill()
+        await process.wait()
+        raise
     if process.returncode != 0:
         lines = stderr.decode("utf-8", "replace").splitlines()
         # From pip's first error on: a conflict explains itself in the lines after it.

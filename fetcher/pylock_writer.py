@@ -149,6 +149,11 @@ def render_pylock(lock: Pylock) -> str:
     return tomli_w.dumps(dict(lock.to_dict()))
 
 
+def _plain_filename(name: str) -> bool:
+    """A name that stays inside the directory it is written to."""
+    return bool(name) and name not in (".", "..") and not any(c in name for c in "/\\\0")
+
+
 def locked_files(lock: Pylock) -> list[LockedFile]:
     """Every file a lock names (wheels and sdists of every package), as plain data."""
     out = []
@@ -162,7 +167,11 @@ def locked_files(lock: Pylock) -> list[LockedFile]:
                 raise PylockValidationError(
                     f"{package.name}: every file needs a url and a sha256 to be fetched"
                 )
-            filename = archive.name or archive.url.rsplit("/", 1)[-1]
+            filename = archive.filename
+            if not _plain_filename(filename):
+                raise PylockValidationError(
+                    f"{package.name}: file name {filename!r} is not a plain file name"
+                )
             out.append(
                 LockedFile(
                     name=str(package.name),

@@ -93,18 +93,24 @@ def hash_via_local(call: FetchCall) -> str:
 def _edit(call: FetchCall, new: str) -> tuple[Path, HashEdit]:
     if call.file is None or not call.file.is_file():
         raise RefreshError(f"{call.attr}: Nix reports no file position for its `{call.hash_attr}`")
-    text = call.file.read_text(encoding="utf-8")
+    text = _read(call.file)
     try:
         return call.file, locate_hash(text, call.line, call.column, call.hash_attr, new)
     except HashNotLiteral as exc:
         raise RefreshError(f"{call.file}: {exc}") from None
 
 
+def _read(path: Path) -> str:
+    # newline="": the file's own line endings survive the rewrite (CRLF stays CRLF).
+    with open(path, encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
 def _write_atomically(path: Path, text: str) -> None:
     mode = path.stat().st_mode & 0o7777
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             out.write(text)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
@@ -137,11 +143,17 @@ def refresh(
         if outcome.changed or outcome.respelled:
             # Located before anything is written, so a refusal leaves every file as it was.
             target, edit = _edit(call, new)
-            edits.setdefault(target, []).append(edit)
+            same_place = [e for e in edits.get(target, []) if e.start == edit.start]
+            if same_place and same_place[0].new != edit.new:
+                raise RefreshError(
+                    f"{target}:{call.line}: one `{call.hash_attr}` serves calls whose hashes "
+                    "differ; give each call its own hash"
+                )
+            if not same_place:
+                edits.setdefault(target, []).append(edit)
     for outcome in outcomes:
         report(outcome.line())
     if not check:
         for target, target_edits in edits.items():
-            text = target.read_text(encoding="utf-8")
-            _write_atomically(target, apply_edits(text, target_edits))
+            _write_atomically(target, apply_edits(_read(target), target_edits))
     return outcomes

@@ -118,17 +118,23 @@ def check_requirement_file(path: Path, _seen: frozenset[Path] = frozenset()) -> 
             continue
         try:
             values, _ = parser.parse_args(shlex.split(options), optparse.Values())
-        except (_Refused, ValueError):
-            continue
+        except (_Refused, ValueError) as exc:
+            # pip would refuse the line too; refusing here keeps the check sound.
+            raise EscapingOption(f"{path}:{number} cannot be read ({exc}); fix that line") from None
         for dest, spelling in _ESCAPES.items():
             if getattr(values, dest, None):
                 raise EscapingOption(
                     f"{path}:{number} sets {spelling}; snapproxy resolves from the snapshot "
                     "only, so remove that option"
                 )
-        for nested in [
+        nested_files = [
             *(getattr(values, "requirements", None) or []),
             *(getattr(values, "constraints", None) or []),
-        ]:
-            if "://" not in nested:
-                check_requirement_file(path.parent / nested, _seen | {resolved})
+        ]
+        for nested in nested_files:
+            if "://" in nested:
+                raise EscapingOption(
+                    f"{path}:{number} includes {nested}, fetched from the network at "
+                    "resolution time; copy it next to the file instead"
+                )
+            check_requirement_file(path.parent / nested, _seen | {resolved})

@@ -3,7 +3,7 @@
 #
 # `snapproxy` and `python` are derivations (nixpkgs) or absolute path strings to the
 # `snapproxy` and Python executables (a host with Nix but no nixpkgs).
-{ snapproxy, python, cacert ? null }:
+{ snapproxy, python, cacert ? null, system ? builtins.currentSystem }:
 
 let
   executables = import ./executables.nix;
@@ -65,7 +65,7 @@ let
 
       drv = derivation ({
         name = "${name}-${inputsDigest}";
-        system = builtins.currentSystem;
+        inherit system;
         builder = snapproxyExe;
         args = fetchArgs;
 
@@ -81,7 +81,9 @@ let
         ];
         preferLocalBuild = true;
       } // (if cacert != null then {
-        NIX_SSL_CERT_FILE = "${cacert}/etc/ssl/certs/ca-bundle.crt";
+        # NIX_SSL_CERT_FILE is impure (the caller's, or empty, wins over a value set here),
+        # so the bundle is named again where nothing overrides it.
+        SSL_CERT_FILE = "${cacert}/etc/ssl/certs/ca-bundle.crt";
       } else { }));
     in
     drv // {

@@ -10,6 +10,7 @@
 , python
 , fetchurl ? import <nix/fetchurl.nix>
 , name ? "python-wheelhouse"
+, system ? builtins.currentSystem
 }:
 
 let
@@ -43,7 +44,7 @@ let
 in
 derivation {
   inherit name;
-  system = builtins.currentSystem;
+  inherit system;
   builder = pythonExe;
   args = [ "-I" ./assemble-wheelhouse.py ];
   # {"filename": "/nix/store/...-filename", ...}; the store paths become inputs.

@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import ssl
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -26,7 +26,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from snapproxy import __version__
-from snapproxy.cutoff import CutoffError, format_cutoff, parse_cutoff
+from snapproxy.cutoff import CutoffError, format_cutoff, is_recent, parse_cutoff
 from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
 from snapproxy.documents import parse_legacy_project, parse_project_list, parse_project_page
 from snapproxy.file_store import DigestMismatch, FileStore, Verifier, verified
@@ -140,8 +140,9 @@ class Proxy:
         self.index = config.upstream.rstrip("/")
         self._file_locks: dict[str, asyncio.Lock] = {}
         self.memo = Memo()
-        # Why file transfers were cut, for an in-process user (the fetcher) to explain.
-        self.aborted: list[str] = []
+        # The last files refused for not matching the index, for an in-process user (the
+        # fetcher) to explain its failure; bounded, as a server runs for long.
+        self.mismatched: deque[str] = deque(maxlen=16)
 
     # -- addressing ---------------------------------------------------------------------
 
@@ -152,8 +153,9 @@ class Proxy:
             return Tree(Snapshot(config.cutoff, config.yanked, config.allow_undated), "", False)
         cutoff = parse_cutoff(text)
         prefix = "/snapshot/" + quote(text, safe=":+-.")
-        past = cutoff <= config.now()
-        return Tree(Snapshot(cutoff, config.yanked, config.allow_undated), prefix, past)
+        # Immutable only once no upload can still land before the cutoff (cutoff.is_recent).
+        final = not is_recent(cutoff, config.now())
+        return Tree(Snapshot(cutoff, config.yanked, config.allow_undated), prefix, final)
 
     def project(self, request: web.Request) -> str:
         """The normalised project name, or a 301 to the URL that uses it."""
@@ -387,7 +389,8 @@ class Proxy:
             verifier = Verifier.for_hashes(entry.get("hashes") or {})
             if verifier is None:
                 raise UpstreamError(f"the index publishes no hash for {dist}; refusing to serve it")
-        return await self.serve_file(request, url, verifier, tree, entry.get("size"))
+        size = None if metadata else entry.get("size")  # the index gives no metadata size
+        return await self.serve_file(request, url, verifier, tree, size)
 
     async def index_entry(self, project: str, filename: str, snapshot: Snapshot) -> JSON:
         """The index's entry for one file of the snapshot (upstream URL, hashes, size...)."""
@@ -415,8 +418,10 @@ class Proxy:
     ) -> web.StreamResponse:
         """A file, from the store when it holds it, else streamed from upstream.
 
-        HEAD and Range requests for a file not stored yet store it first, so they are
-        answered from disk like every later request (aiohttp's FileResponse handles both).
+        With a store, HEAD and Range requests for a file not stored yet store it first, so
+        they are answered from disk like every later request (aiohttp's FileResponse
+        handles both). Without one (``--no-cache``, or no hash to store it under) HEAD
+        answers from the index's size and Range is answered with the whole file.
         """
         headers = {
             "Cache-Control": IMMUTABLE if tree.immutable else REVALIDATE,
@@ -460,7 +465,13 @@ class Proxy:
         async with self.upstream.stream(url) as upstream:
             if response_for is not None:
                 await response_for(upstream)
-            pending = self.files.pending(verifier) if verifier is not None else None
+            pending = None
+            if verifier is not None:
+                try:
+                    pending = self.files.pending(verifier)
+                except OSError as exc:
+                    # A full or read-only disk costs the stored copy, not the answer.
+                    log.warning("cannot store %s (%s); serving it unstored", url, exc)
             held: bytes | None = None
             try:
                 async for chunk in upstream.content.iter_chunked(CHUNK):
@@ -478,8 +489,9 @@ class Proxy:
                     pending.discard()
                 if isinstance(exc, (DigestMismatch, aiohttp.ClientError, asyncio.TimeoutError)):
                     log.error("aborting %s: %s", url, exc)
-                    self.aborted.append(f"{url}: {exc}")
                     CACHE_STATUS.set("aborted")
+                if isinstance(exc, DigestMismatch):
+                    self.mismatched.append(f"{url}: {exc}")
                 raise
             if held is not None and send is not None:
                 await send(held)
@@ -496,7 +508,8 @@ class Proxy:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise UpstreamBadResponse(f"transfer of {url} failed: {exc}") from None
         stored = self.files.lookup(verifier)
-        assert stored is not None
+        if stored is None:
+            raise UpstreamError(f"{url} could not be stored (see the log); try again")
         return stored
 
     async def stream_file(

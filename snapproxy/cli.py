@@ -1,4 +1,4 @@
-"""Command line: ``snapproxy serve`` (and, later, fetch, hash, refresh, lock).
+"""Command line: ``snapproxy serve``, ``fetch``, ``hash``, ``refresh`` and ``lock``.
 
 User mistakes end in one line on stderr, ``snapproxy: error: ...``, and exit status 2;
 never a traceback.
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from snapproxy.app import ServerConfig
 
 __all__ = ["main"]
-
 
 
 def _cutoff(ctx: click.Context, param: click.Parameter, value: str) -> datetime:
@@ -162,6 +161,8 @@ def serve(
         )
     from snapproxy.app import ServerConfig
 
+    if not no_cache:
+        _usable_cache_dir(cache_dir or default_cache_dir())
     config = ServerConfig(
         cutoff=cutoff,
         upstream=upstream,
@@ -184,6 +185,22 @@ def _ca_file() -> Path | None:
         if value and Path(value).is_file():
             return Path(value)
     return None
+
+
+def _usable_cache_dir(path: Path) -> None:
+    """Refuse a cache directory that cannot be written, before serving anything."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot create {str(path)!r} ({exc.strerror}); choose another or pass --no-cache",
+            param_hint="'--cache-dir'",
+        ) from None
+    if not os.access(path, os.W_OK):
+        raise click.BadParameter(
+            f"{str(path)!r} is not writable; choose another or pass --no-cache",
+            param_hint="'--cache-dir'",
+        )
 
 
 def _writable_cache_dir() -> Path | None:
@@ -390,7 +407,7 @@ def hash_command(path: str, fmt: str) -> None:
         raise click.BadParameter(f"{path!r} does not exist", param_hint="'PATH'")
     try:
         digest = nar_sha256(root)
-    except (UnsupportedFileType, OSError) as exc:
+    except (UnsupportedFileType, OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(format_hash(digest, cast(HashFormat, fmt)))
 
@@ -457,7 +474,7 @@ def refresh(
             check,
             click.echo,
         )
-    except RefreshError as exc:
+    except (RefreshError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     if check and any(o.changed for o in outcomes):
         sys.exit(1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from collections import OrderedDict
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["CachedDocument", "PageCache", "cache_key"]
+
+log = logging.getLogger("snapproxy.cache")
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,13 @@ class PageCache:
     def put(self, key: str, entry: CachedDocument) -> None:
         self.remember(key, entry)
         if self.directory is not None:
-            self._write_disk(key, entry)
+            try:
+                self._write_disk(key, entry)
+            except OSError as exc:
+                # A full or read-only disk costs the disk copy, not the answer.
+                log.warning(
+                    "cannot write the disk cache (%s); keeping %s in memory", exc, entry.url
+                )
 
     def remember(self, key: str, entry: CachedDocument) -> None:
         """Keep ``entry`` in memory only (the disk copy is already the same document)."""

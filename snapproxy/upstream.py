@@ -214,7 +214,10 @@ class Upstream:
                 self.check_allowed(target)
                 self.requests_sent += 1
                 try:
-                    resp = await self.session.get(target, allow_redirects=False)
+                    # identity: the bytes the index hashed, never a transfer coding of them.
+                    resp = await self.session.get(
+                        target, allow_redirects=False, headers={"Accept-Encoding": "identity"}
+                    )
                 except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
                     raise _Retryable(exc) from exc
                 if resp.status >= 500:

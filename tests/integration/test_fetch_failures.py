@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +42,19 @@ def test_fetch_from_the_fake_upstream_works(upstream: FakeIndex, tmp_path: Path)
     result = fetch(out, "alpha", "--date", "2021-05-01", *origins(upstream))
     assert result.returncode == 0, result.stderr
     assert lock_pins(out) == {"alpha": "1.0"}
+
+
+def test_without_a_cache_each_file_comes_from_upstream_once(
+    upstream: FakeIndex, tmp_path: Path
+) -> None:
+    # As in a Nix build: no usable cache directory (NIX_BUILD_TOP set, HOME missing).
+    env = dict(os.environ, NIX_BUILD_TOP=str(tmp_path), HOME=str(tmp_path / "no-home"))
+    out = tmp_path / "out"
+    result = fetch(out, "alpha", "--date", "2021-05-01", *origins(upstream), env=env)
+    assert result.returncode == 0, result.stderr
+    wheel = make_wheel("alpha", "1.0").filename
+    assert sum(n for p, n in upstream.hits.items() if p.endswith("/" + wheel)) == 1
+    assert not (tmp_path / "no-home").exists()
 
 
 def test_corrupt_upstream_file(upstream: FakeIndex, tmp_path: Path) -> None:

@@ -219,3 +219,34 @@ def test_the_examples_hashes_are_current(example: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("wheelhouse: ")
     assert result.stdout.rstrip().endswith("(unchanged)")
+
+
+def test_one_hash_shared_by_calls_with_different_hashes_is_refused(tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:8]
+    file = tmp_path / "shared.nix"
+    file.write_text(f"""let
+  fetch = import {REPO}/nix/fetch-python-requirements.nix {{
+    snapproxy = {nix_string(snapproxy_executable())};
+    python = {nix_string(base_python("3.11"))};
+  }};
+  common = {{ snapshotDate = "2021-05-01"; hash = "{WRONG}"; }};
+in {{
+  a = fetch (common // {{ name = "a-{tag}"; requirements = "idna\\n"; }});
+  b = fetch (common // {{ name = "b-{tag}"; requirements = "six\\n"; }});
+}}
+""")
+    before = file.read_bytes()
+    result = refresh(file, "--via", "local")
+    assert result.returncode != 0
+    assert "give each call its own hash" in result.stderr
+    assert file.read_bytes() == before
+
+
+def test_line_endings_survive_a_rewrite(tmp_path: Path) -> None:
+    file = two_calls(tmp_path)
+    file.write_bytes(file.read_bytes().replace(b"\n", b"\r\n"))
+    result = refresh(file, "-A", "tools.cli", "--via", "local")
+    assert result.returncode == 0, result.stderr
+    data = file.read_bytes()
+    assert data.count(b"\r\n") == data.count(b"\n")
+    assert SRI.fullmatch(hashes(file)[1])

@@ -192,3 +192,20 @@ def test_invalid_pyproject(pyproject: bytes, archive: str) -> None:
 def test_unreadable_archive(filename: str, data: bytes) -> None:
     with pytest.raises(InvalidSdist, match=filename):
         build_requirements(filename, data)
+
+
+@pytest.mark.parametrize(
+    ("requires", "named"),
+    [
+        ('["--index-url=https://evil.example/simple"]', "invalid build requirement"),
+        ('["--report=/tmp/x", "setuptools"]', "invalid build requirement"),
+        ('["setuptools @ https://evil.example/setuptools.whl"]', "URL"),
+        ('["not a requirement!"]', "invalid build requirement"),
+    ],
+)
+def test_build_requirements_that_would_leave_the_snapshot_are_refused(
+    requires: str, named: str
+) -> None:
+    pyproject = f'[build-system]\nrequires = {requires}\nbuild-backend = "x"\n'
+    with pytest.raises(InvalidSdist, match=named):
+        build_requirements("pkg-1.0.tar.gz", tar_gz(sdist(pyproject)))

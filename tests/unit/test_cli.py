@@ -76,6 +76,8 @@ def assert_one_error_line(result: subprocess.CompletedProcess[str], *named: str)
         ([*OK_DATE, "--yanked", "maybe"], ["maybe"]),
         ([*OK_DATE, "--timeout", "0"], ["--timeout"]),
         ([*OK_DATE, "--no-such-option"], ["--no-such-option"]),
+        # A cache directory that cannot be made or written: refused before serving.
+        ([*OK_DATE, "--cache-dir", "/dev/null/cache"], ["/dev/null/cache", "--no-cache"]),
     ],
 )
 def test_serve_bad_input(args: list[str], named: list[str], tmp_path: Path) -> None:

@@ -270,3 +270,15 @@ async def test_log_line_has_the_status_a_stored_file_was_sent_with(
         assert (await client.get("/-/health")).status == 200
     lines = [r.getMessage() for r in caplog.records if r.name == "snapproxy.access"]
     assert any(line.startswith(f"GET {url} 206 hit ") for line in lines), lines
+
+
+async def test_head_of_a_metadata_file_without_a_store_claims_no_wheel_size(
+    start_proxy: StartProxy, fake: FakeIndex
+) -> None:
+    client = await start_proxy(cache_dir=None)
+    head = await client.head(f"/files/{NAME}/{WHEEL.dist.filename}.metadata")
+    assert head.status == 200
+    # The index gives no size for metadata files; the wheel's would be a lie.
+    assert head.headers.get("Content-Length") != str(len(WHEEL.dist.content))
+    get = await client.get(f"/files/{NAME}/{WHEEL.dist.filename}.metadata")
+    assert await get.read() == WHEEL.dist.metadata

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -194,3 +194,15 @@ async def test_project_list_html_has_relative_normalised_links(proxy: Client, pr
         assert href is not None
         assert not href.startswith(("/", "http:", "https:"))
         assert href.endswith("/")
+
+
+async def test_a_cutoff_less_than_an_hour_ago_is_not_immutable(start_proxy: StartProxy) -> None:
+    # Uploads may still land before such a cutoff (cutoff.is_recent): not final yet.
+    path = f"/snapshot/{CUTOFF_TEXT}/simple/{NAME}/"
+    soon = await start_proxy(now=lambda: CUTOFF + timedelta(minutes=30))
+    response = await soon.get(path, headers=AS_JSON)
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == "no-cache"
+    later = await start_proxy(now=lambda: CUTOFF + timedelta(hours=2))
+    response = await later.get(path, headers=AS_JSON)
+    assert response.headers["Cache-Control"] == IMMUTABLE

@@ -197,3 +197,12 @@ def test_pip_environment_from_an_empty_base(tmp_path: Path) -> None:
     env = pip_environment({}, tmp_path)
     assert env["PIP_CONFIG_FILE"] == "/dev/null"
     assert env["HOME"] == str(tmp_path)
+
+
+def test_requirements_are_never_read_as_pip_options() -> None:
+    command = pip_resolve_command(
+        Target("python"), Path("/pip.whl"), "http://127.0.0.1:1/simple/", Path("/r.json"),
+        [Path("/req.txt")], ["--index-url=https://evil.example/simple"],
+    )
+    assert command[-2:] == ["--", "--index-url=https://evil.example/simple"]
+    assert command.index("--requirement") < command.index("--")

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 from packaging.markers import Marker
-from packaging.pylock import Pylock
+from packaging.pylock import Pylock, PylockValidationError
 from packaging.specifiers import SpecifierSet
 
 from fetcher.pip_runner import Target
@@ -170,3 +170,24 @@ def test_target_environment_names_the_target_not_the_runner(
             assert key not in env
         else:
             assert env[key] == value
+
+
+@pytest.mark.parametrize(
+    "sdist",
+    [
+        {"name": "../../evil.tar.gz"},
+        {"name": "a/b.tar.gz"},
+        {"name": ".."},
+        {"url": "https://files.example/%2e%2e"},
+        {"url": "https://files.example/a%2Fb.tar.gz"},
+    ],
+)
+def test_file_names_that_leave_the_directory_are_refused(sdist: dict[str, str]) -> None:
+    # packaging refuses most such names itself; locked_files refuses what gets past it.
+    doc = tomllib.loads(write(FILES))
+    entry = doc["packages"][1]["sdist"]
+    if "url" in sdist:
+        del entry["name"]
+    entry.update(sdist)
+    with pytest.raises(PylockValidationError):
+        locked_files(Pylock.from_dict(doc))

@@ -175,3 +175,20 @@ def test_escaping_option_is_a_value_error_that_says_what_to_do(tmp_path: Path) -
     req.write_text(f"-i {EVIL}\n")
     with pytest.raises(ValueError, match="remove that option"):
         check_requirement_file(req)
+
+
+@pytest.mark.parametrize("line", ["-r https://example.com/more.txt", "-c http://x/c.txt",
+                                  "--requirement=https://example.com/r.txt"])
+def test_remote_includes_are_refused(tmp_path: Path, line: str) -> None:
+    req = tmp_path / "r.txt"
+    req.write_text(f"requests\n{line}\n")
+    with pytest.raises(EscapingOption, match=r"r\.txt:2 includes"):
+        check_requirement_file(req)
+
+
+@pytest.mark.parametrize("line", ["--no-such-option", "-i", "--hash"])
+def test_option_lines_pip_cannot_read_are_refused(tmp_path: Path, line: str) -> None:
+    req = tmp_path / "r.txt"
+    req.write_text(f"requests {line}\n")
+    with pytest.raises(EscapingOption, match=r"r\.txt:1 cannot be read"):
+        check_requirement_file(req)
