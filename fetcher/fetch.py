@@ -48,6 +48,7 @@ from fetcher.pylock_writer import (
 from fetcher.requirement_files import EscapingOption, check_requirement_file
 from fetcher.requirements_lock import ConflictingVersions, render_lock
 from snapproxy.app import ServerConfig
+from snapproxy.atomic_file import write_atomically
 from snapproxy.cutoff import format_cutoff, is_recent, parse_upload_time
 from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
 from snapproxy.snapshot import Snapshot
@@ -421,7 +422,7 @@ async def lock(request: FetchRequest, out: Path, progress: Progress) -> list[Loc
                 )
             except _FAILURES as exc:
                 raise _explain(proxy, exc) from None
-    _write_text_atomically(out, text)
+    write_atomically(out, text.encode("utf-8"))
     progress.phase(f"wrote {len(locked)} file(s) to {out}")
     return locked
 
@@ -429,18 +430,6 @@ async def lock(request: FetchRequest, out: Path, progress: Progress) -> list[Loc
 def _requires_python(environment: dict[str, str]) -> SpecifierSet | None:
     version = environment.get("python_version")
     return SpecifierSet(f"=={version}.*") if version else None
-
-
-def _write_text_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pylock-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_pylock(path: Path) -> Pylock:

@@ -8,7 +8,6 @@ changed.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from fetcher.hash_rewrite import HashEdit, HashNotLiteral, apply_edits, locate_h
 from fetcher.nar import nar_sha256
 from fetcher.nix_calls import AutoArgs, FetchCall, NixError, build_with_hash, find_calls
 from fetcher.nix_mismatch import true_hash_from_mismatch
+from snapproxy.atomic_file import write_atomically
 
 __all__ = ["Outcome", "RefreshError", "refresh"]
 
@@ -106,19 +106,6 @@ def _read(path: Path) -> str:
         return handle.read()
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def refresh(
     file: Path,
     attrs: Sequence[str],
@@ -155,5 +142,6 @@ def refresh(
         report(outcome.line())
     if not check:
         for target, target_edits in edits.items():
-            _write_atomically(target, apply_edits(_read(target), target_edits))
+            text = apply_edits(_read(target), target_edits)
+            write_atomically(target, text.encode("utf-8"), target.stat().st_mode & 0o7777)
     return outcomes

@@ -11,6 +11,7 @@ import json
 import re
 from typing import Any
 
+from snapproxy.hashes import DIGEST_SIZES, is_hex_digest
 from snapproxy.snapshot import JSON
 
 __all__ = ["parse_legacy_project", "parse_project_list", "parse_project_page"]
@@ -46,12 +47,18 @@ def parse_project_page(body: bytes) -> JSON:
         metadata = f.get("core-metadata")
         digests = [*hashes.items(), *(metadata.items() if isinstance(metadata, dict) else ())]
         for name, digest in digests:
-            # PEP 691: hash values are hex digests; anything else is a broken page.
-            if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-fA-F]+", digest):
+            # PEP 691: hash values are hex digests; anything else is a broken page. A known
+            # algorithm's digest must have its size too; an unknown one, be hex at least.
+            if name in DIGEST_SIZES:
+                valid = is_hex_digest(name, digest)
+            else:
+                valid = isinstance(digest, str) and _HEX.fullmatch(digest) is not None
+            if not valid:
                 raise ValueError(f"file {f['filename']!r} has a {name} hash that is not hex")
     return doc
 
 
+_HEX = re.compile(r"[0-9a-fA-F]+")
 # PEP 503 root page: one anchor per project, its text the name.
 _ANCHOR = re.compile(rb"<a\b[^>]*>([^<]*)</a>", re.IGNORECASE)
 

@@ -9,26 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
-__all__ = [
-    "PREFERRED_ALGORITHMS",
-    "DigestMismatch",
-    "FileStore",
-    "InvalidDigest",
-    "PendingFile",
-    "Verifier",
-    "is_hex_digest",
-    "verified",
-]
+from snapproxy.hashes import is_hex_digest, strongest
 
-# Strongest first among hashlib's guaranteed algorithms; sha256 leads as PyPI publishes it.
-PREFERRED_ALGORITHMS = ("sha256", "sha512", "sha384", "sha224", "sha1", "md5")
-_ALGORITHMS = frozenset(PREFERRED_ALGORITHMS)
+__all__ = ["DigestMismatch", "FileStore", "InvalidDigest", "PendingFile", "Verifier", "verified"]
 
 
 class DigestMismatch(ValueError):
@@ -37,18 +25,6 @@ class DigestMismatch(ValueError):
 
 class InvalidDigest(ValueError):
     """A published digest that is not the hex form of its algorithm's output."""
-
-
-def is_hex_digest(algorithm: str, digest: object) -> bool:
-    """Whether ``digest`` is a lower- or upper-case hex digest of ``algorithm``'s size.
-
-    Digests become file names in the store, so nothing else may pass (``../x`` or
-    ``/etc/passwd`` from a hostile index would otherwise name a path outside it).
-    """
-    if not isinstance(digest, str) or algorithm not in _ALGORITHMS:
-        return False
-    size = hashlib.new(algorithm).digest_size * 2
-    return re.fullmatch(rf"[0-9a-fA-F]{{{size}}}", digest) is not None
 
 
 class Verifier:
@@ -63,15 +39,9 @@ class Verifier:
 
     @classmethod
     def for_hashes(cls, hashes: Mapping[str, object]) -> Verifier | None:
-        """The strongest guaranteed algorithm among an index's ``hashes`` (PEP 691).
-
-        Values that are not hex digests count as absent.
-        """
-        for algorithm in PREFERRED_ALGORITHMS:
-            digest = hashes.get(algorithm)
-            if isinstance(digest, str) and is_hex_digest(algorithm, digest):
-                return cls(algorithm, digest)
-        return None
+        """For the strongest valid hash an index gives (PEP 691); None when none is."""
+        found = strongest(hashes)
+        return None if found is None else cls(*found)
 
     def update(self, chunk: bytes) -> None:
         self._hash.update(chunk)

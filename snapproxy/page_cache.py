@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from snapproxy.atomic_file import write_atomically
 
 __all__ = ["CachedDocument", "PageCache", "cache_key"]
 
@@ -118,11 +118,4 @@ class PageCache:
         header = json.dumps(
             {"url": entry.url, "etag": entry.etag, "fetched_at": entry.fetched_at}
         ).encode()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(header + b"\n" + entry.body)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(path, header + b"\n" + entry.body)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote
 
-from snapproxy.file_store import Verifier
+from snapproxy.hashes import strongest
 from snapproxy.names import canonical
 from snapproxy.snapshot import JSON
 
@@ -21,8 +21,8 @@ def _attr(name: str, value: str) -> str:
 
 def _hash_value(hashes: object) -> str | None:
     """``<hashname>=<hashvalue>`` for the strongest hash given (PEP 503 and 658)."""
-    verifier = Verifier.for_hashes(hashes) if isinstance(hashes, dict) else None
-    return None if verifier is None else f"{verifier.algorithm}={verifier.digest}"
+    found = strongest(hashes) if isinstance(hashes, dict) else None
+    return None if found is None else f"{found[0]}={found[1]}"
 
 
 def _anchor(f: JSON) -> str:
