@@ -357,9 +357,17 @@ def fetch(out: Path, from_lock: Path | None, **options: Any) -> None:
 
     progress = Progress(quiet=options["quiet"])
     if from_lock is not None:
-        if options["requirement_files"] or options["requirements"] or options["cutoff"]:
+        ctx = click.get_current_context()
+        given = [
+            param.opts[0] if param.opts[0].startswith("-") else param.human_readable_name
+            for param in ctx.command.params
+            if param.name in options
+            and param.name != "quiet"
+            and ctx.get_parameter_source(param.name) is not click.core.ParameterSource.DEFAULT
+        ]
+        if given:
             raise click.UsageError(
-                "--from-lock takes no requirements or --date: the lock already says them"
+                f"--from-lock takes no {', '.join(given)}: the lock already says what to fetch"
             )
         _run_fetcher(fetch_from_lock(from_lock, out, progress, _ca_file()))
         return

@@ -133,3 +133,14 @@ def test_the_example_lock_is_what_lock_writes_today(tmp_path: Path) -> None:
                   "--date", "2021-05-01")
     assert result.returncode == 0, result.stderr
     assert fresh.read_bytes() == (repo / "examples" / "requests" / "pylock.toml").read_bytes()
+
+
+def test_fetch_from_lock_refuses_resolution_options(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    out = tmp_path / "out"
+    result = run_snapproxy("fetch", "--from-lock", repo / "examples/requests/pylock.toml",
+                           "-o", out, "--platform", "win_amd64", "--date", "2021-05-01")
+    assert result.returncode == 2
+    assert "--platform" in result.stderr and "--date" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert not out.exists()
