@@ -73,11 +73,11 @@ def apply_yanked_policy(page: JSON, policy: YankedPolicy) -> JSON:
     return _with_files(page, ({**f, "yanked": False} for f in page["files"]))
 
 
-def _same_version(listed: str, live: set[Version], raw: set[str]) -> bool:
+def _same_version(listed: str, live: set[Version]) -> bool:
     try:
         return Version(listed) in live
     except InvalidVersion:
-        return listed in raw
+        return False  # no file's version reads as an invalid version
 
 
 def keep_live_versions(page: JSON) -> JSON:
@@ -91,11 +91,10 @@ def keep_live_versions(page: JSON) -> JSON:
         version = version_of(f["filename"])
         if version is not None:
             live.add(version)
-    raw = {str(v) for v in live}
     listed = page.get("versions")
     if not isinstance(listed, list):
         return page
-    return {**page, "versions": [v for v in listed if _same_version(v, live, raw)]}
+    return {**page, "versions": [v for v in listed if _same_version(v, live)]}
 
 
 # Older names of ``core-metadata``: PEP 691's JSON key, and the HTML attribute's name that
