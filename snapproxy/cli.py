@@ -6,6 +6,7 @@ never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -52,6 +53,18 @@ def _origin(ctx: click.Context, param: click.Parameter, value: str) -> str:
             param,
         )
     return text
+
+
+def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    from snapproxy.memory_budget import InvalidSize, parse_size
+
+    try:
+        size = parse_size(value)
+    except InvalidSize as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    if size < 1024 * 1024:
+        raise click.BadParameter(f"{value!r} is less than 1 MiB; give at least 1MiB", ctx, param)
+    return size
 
 
 def default_cache_dir() -> Path:
@@ -130,6 +143,34 @@ def cli(ctx: click.Context) -> None:
     show_default=True,
     help="Seconds to wait for upstream to connect or send data.",
 )
+@click.option(
+    "--memory-budget",
+    callback=_size,
+    default="64MiB",
+    show_default=True,
+    help="Bytes of memory for every in-memory cache together (KiB, MiB, GiB).",
+)
+@click.option(
+    "--max-page-size",
+    callback=_size,
+    default="64MiB",
+    show_default=True,
+    help="Largest upstream page or JSON document accepted; larger ones get a 502.",
+)
+@click.option(
+    "--negative-ttl",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds an upstream failure is remembered and answered without retrying; 0: never.",
+)
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0.1),
+    default=15.0,
+    show_default=True,
+    help="Seconds a client connection may stay without a complete request before it is closed.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="Log upstream traffic too.")
 def serve(
@@ -144,6 +185,10 @@ def serve(
     allow_undated: bool,
     direct_files: bool,
     timeout: float,
+    memory_budget: int,
+    max_page_size: int,
+    negative_ttl: float,
+    idle_timeout: float,
     quiet: bool,
     verbose: bool,
 ) -> None:
@@ -172,10 +217,27 @@ def serve(
         allow_undated=allow_undated,
         direct_files=direct_files,
         timeout=timeout,
+        memory_budget=memory_budget,
+        max_page_size=max_page_size,
+        negative_ttl=negative_ttl,
+        idle_timeout=idle_timeout,
     )
     import asyncio
 
+    _raise_open_file_limit()
     asyncio.run(_serve(config, host, port))
+
+
+def _raise_open_file_limit() -> None:
+    """Take the hard limit of open descriptors: each client connection holds one."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        # On failure the soft limit stays; the idle timeout still frees descriptors.
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _ca_file() -> Path | None:
@@ -324,12 +386,17 @@ def _run_fetcher(work: Coroutine[Any, Any, object]) -> None:
     import asyncio
 
     from fetcher.fetch import FetchError
+    from fetcher.signals import Interrupted, cancelled_on_signals
 
     _setup_logging("CRITICAL")
     try:
-        asyncio.run(work)
+        asyncio.run(cancelled_on_signals(work))
     except FetchError as exc:
         raise click.ClickException(str(exc)) from None
+    except Interrupted as exc:
+        # Every fetch and lock writes its output only once all work is done.
+        click.echo(f"snapproxy: {exc}; nothing written", err=True)
+        sys.exit(exc.exit_status)
 
 
 @cli.command()

@@ -9,17 +9,26 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from snapproxy import json_pieces
 from snapproxy.hashes import DIGEST_SIZES, is_hex_digest
+from snapproxy.offload import INLINE_BYTES
 from snapproxy.snapshot import JSON
 
-__all__ = ["parse_legacy_project", "parse_project_list", "parse_project_page"]
+__all__ = ["ProjectList", "parse_legacy_project", "parse_project_list", "parse_project_page"]
 
 
-def _object(body: bytes) -> JSON:
+def _object(body: bytes, each: Callable[[str, Any], Any] | None = None) -> JSON:
     try:
-        value = json.loads(body)
+        if each is None and len(body) <= INLINE_BYTES:
+            value = json.loads(body)
+        else:
+            # Big documents are parsed in a worker thread: piecewise, so the GIL comes
+            # back to the event loop between members.
+            value = json_pieces.loads(body, each) if each else json_pieces.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"not JSON ({exc})") from None
     if not isinstance(value, dict):
@@ -63,20 +72,46 @@ _HEX = re.compile(r"[0-9a-fA-F]+")
 _ANCHOR = re.compile(rb"<a\b[^>]*>([^<]*)</a>", re.IGNORECASE)
 
 
-def parse_project_list(body: bytes) -> JSON:
+@dataclass(frozen=True)
+class ProjectList:
+    """The root page (PEP 503/691): its API version and every project name.
+
+    Names only: PyPI lists almost a million projects, and a dict per name would take a
+    quarter of a gigabyte where the names alone take a quarter of that.
+    """
+
+    meta: JSON
+    names: list[str]
+
+
+def _project_name(key: str, item: Any) -> Any:
+    if key != "projects":
+        return item
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+        raise ValueError("an entry of 'projects' lacks name")
+    return item["name"]
+
+
+def parse_project_list(body: bytes) -> ProjectList:
     """The root page: PEP 691 JSON (``projects`` entries need a ``name``) or PEP 503 HTML.
 
     Some indexes answer the root page in HTML whatever is asked (it is tens of MB), so
-    HTML is read too, as a PEP 691 document of API version 1.0.
+    HTML is read too, as API version 1.0.  An HTML page without a single project link is
+    not an index (a maintenance or login page answered with 200) and is refused, so it
+    can never be cached as an empty index.
     """
     if body.lstrip()[:1] == b"<":
-        names = [html.unescape(m.decode("utf-8", "replace")) for m in _ANCHOR.findall(body)]
-        if not names and b"<html" not in body[:1024].lower():
-            raise ValueError("neither JSON nor an HTML project list")
-        return {"meta": {"api-version": "1.0"}, "projects": [{"name": n} for n in names]}
-    doc = _object(body)
-    _list_of_objects(doc, "projects", ("name",))
-    return doc
+        # finditer, not findall: one short C call per link, so the GIL can move between.
+        names = [html.unescape(m[1].decode("utf-8", "replace")) for m in _ANCHOR.finditer(body)]
+        if not names:
+            raise ValueError("an HTML page that lists no project (not a PEP 503 index)")
+        return ProjectList({"api-version": "1.0"}, names)
+    doc = _object(body, _project_name)
+    projects = doc.get("projects")
+    if not isinstance(projects, list):
+        raise ValueError("'projects' is not a list")
+    meta = doc.get("meta")
+    return ProjectList(meta if isinstance(meta, dict) else {}, projects)
 
 
 def parse_legacy_project(body: bytes) -> JSON:

@@ -2,21 +2,34 @@
 
 A file is written to a temporary name while it streams in and renamed into place only
 after its digest matched the one the index published, so the store never holds a file
-that was not verified.
+that was not verified; and a stored file is checked again before it is served, so one
+damaged on disk afterwards is never served either.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
-import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
 
+from snapproxy.atomic_file import AtomicFile
 from snapproxy.hashes import is_hex_digest, strongest
 
-__all__ = ["DigestMismatch", "FileStore", "InvalidDigest", "PendingFile", "Verifier", "verified"]
+__all__ = [
+    "DigestMismatch",
+    "FileStore",
+    "InvalidDigest",
+    "SizeMismatch",
+    "Verifier",
+    "check_size",
+    "verified",
+]
+
+log = logging.getLogger("snapproxy.cache")
 
 
 class DigestMismatch(ValueError):
@@ -63,45 +76,88 @@ def verified(body: bytes, hashes: Mapping[str, object]) -> bytes:
     return body
 
 
-class PendingFile:
-    """A file being received; :meth:`commit` moves it into the store."""
+class SizeMismatch(DigestMismatch):
+    """The bytes received are not as many as the index says the file has."""
 
-    def __init__(self, final: Path):
-        self.final = final
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=final.parent, prefix=".tmp-")
-        self.temp = Path(name)
-        self.handle: IO[bytes] = os.fdopen(fd, "wb")
 
-    def write(self, chunk: bytes) -> None:
-        self.handle.write(chunk)
+def check_size(expected: int | None, got: int) -> None:
+    if expected is not None and got != expected:
+        raise SizeMismatch(f"size mismatch: index says {expected} bytes, received {got}")
 
-    def commit(self) -> None:
-        self.handle.close()
-        os.chmod(self.temp, 0o444)
-        os.replace(self.temp, self.final)
 
-    def discard(self) -> None:
-        self.handle.close()
-        self.temp.unlink(missing_ok=True)
+def _stat_identity(st: os.stat_result) -> tuple[int, ...]:
+    # Any write, truncation, chmod or replacement changes one of these.
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 class FileStore:
-    """``<root>/<algorithm>/<digest[:2]>/<digest>``; ``root=None`` stores nothing."""
+    """``<root>/<algorithm>/<digest[:2]>/<digest>``, each file checked before it is served.
 
-    def __init__(self, root: Path | None):
+    A stored file is hashed again the first time this process serves it; while its
+    inode, size and times stay as they were then, it is not hashed again.  A file that
+    no longer matches its digest (a flipped bit, a truncation) is removed, so the next
+    request fetches it again.
+
+    ``keep=False`` (``--no-cache``): files pass through ``root``, a private scratch
+    directory, and nothing is kept or found.
+    """
+
+    _VERIFIED_LIMIT = 100_000
+
+    def __init__(self, root: Path, *, keep: bool = True):
         self.root = root
+        self.keep = keep
+        self._verified: OrderedDict[Path, tuple[int, ...]] = OrderedDict()
+        # lookup runs in worker threads, mark_verified on the event loop.
+        self._lock = threading.Lock()
 
-    def path(self, verifier: Verifier) -> Path | None:
-        if self.root is None:
-            return None
+    def path(self, verifier: Verifier) -> Path:
         d = verifier.digest
         return self.root / verifier.algorithm / d[:2] / d
 
-    def lookup(self, verifier: Verifier) -> Path | None:
-        path = self.path(verifier)
-        return path if path is not None and path.is_file() else None
+    def pending(self, verifier: Verifier | None) -> AtomicFile:
+        """A temporary file for a download; its final name is the digest's."""
+        final = self.path(verifier) if verifier is not None else self.root / "unverified"
+        final.parent.mkdir(parents=True, exist_ok=True)
+        return AtomicFile(final, 0o444)
 
-    def pending(self, verifier: Verifier) -> PendingFile | None:
+    def mark_verified(self, path: Path) -> None:
+        try:
+            identity = _stat_identity(path.stat())
+        except OSError:
+            return
+        with self._lock:
+            self._verified[path] = identity
+            self._verified.move_to_end(path)
+            while len(self._verified) > self._VERIFIED_LIMIT:
+                self._verified.popitem(last=False)
+
+    def lookup(self, verifier: Verifier, size: int | None) -> Path | None:
+        """The stored file, checked against its digest and size; None when absent or bad.
+
+        Blocking (it may hash the whole file): call it off the event loop.
+        """
+        if not self.keep:
+            return None
         path = self.path(verifier)
-        return PendingFile(path) if path is not None else None
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        with self._lock:
+            known = self._verified.get(path)
+        if known == _stat_identity(st):
+            return path
+        check = Verifier(verifier.algorithm, verifier.digest)
+        try:
+            with path.open("rb") as f:
+                while chunk := f.read(1024 * 1024):
+                    check.update(chunk)
+            check.check()
+            check_size(size, st.st_size)
+        except (OSError, DigestMismatch) as exc:
+            log.warning("removing damaged stored file %s: %s", path, exc)
+            path.unlink(missing_ok=True)
+            return None
+        self.mark_verified(path)
+        return path

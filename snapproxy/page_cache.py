@@ -1,25 +1,30 @@
 """Cache of upstream documents (index pages, legacy JSON, metadata files).
 
-Two layers: a byte-bounded in-memory LRU in front of an optional disk directory.  Disk
-entries are written atomically (temporary file, then rename), so a crash or a concurrent
-reader never sees half an entry.  Only documents that passed validation are stored.
+Two layers: parsed documents in the server's memory budget, in front of an optional disk
+directory.  A disk entry is a JSON header line (URL, ETag, fetch time, size and sha256 of
+the body) followed by the body as upstream sent it; an entry whose body does not match
+its header (edited, truncated, torn by a crash) is ignored and removed.  Entries are
+written atomically, and only documents that passed validation are stored.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
-from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from snapproxy.atomic_file import write_atomically
+from snapproxy.memory_budget import PARSED_JSON_FACTOR, ByteBudget
 
 __all__ = ["CachedDocument", "PageCache", "cache_key"]
 
 log = logging.getLogger("snapproxy.cache")
+
+_serials = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,14 @@ class CachedDocument:
     fetched_at: float
     # The parsed form, kept in memory only so a hit does not parse again.
     parsed: Any = None
+    # Names this copy of upstream's document: values derived from it stay valid while
+    # the serial is the same (a revalidation keeps it; a new body gets a new one).
+    serial: int = field(default_factory=lambda: next(_serials))
+    size: int = -1
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            object.__setattr__(self, "size", len(self.body))
 
     def refreshed(self, now: float) -> CachedDocument:
         return replace(self, fetched_at=now)
@@ -39,83 +52,115 @@ def cache_key(url: str, accept: str) -> str:
     return hashlib.sha256(f"{accept}\n{url}".encode()).hexdigest()
 
 
-class PageCache:
-    """Memory LRU bounded by body bytes, backed by ``directory`` when given."""
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
-    def __init__(self, directory: Path | None, *, memory_bytes: int = 256 * 1024 * 1024):
+
+class PageCache:
+    """Parsed documents in ``budget``, their bodies in ``directory`` when given.
+
+    Memory is touched only from the event loop; the disk methods block and run in a
+    worker thread.
+    """
+
+    def __init__(self, directory: Path | None, budget: ByteBudget):
         self.directory = directory
-        self.memory_bytes = memory_bytes
-        self._memory: OrderedDict[str, CachedDocument] = OrderedDict()
-        self._used = 0
+        self.budget = budget
 
     def _path(self, key: str) -> Path:
         assert self.directory is not None
         return self.directory / "pages" / key[:2] / key
 
-    def get(self, key: str) -> tuple[CachedDocument | None, str]:
-        """The entry and where it came from: ``memory``, ``disk`` or ``none``."""
-        entry = self._memory.get(key)
-        if entry is not None:
-            self._memory.move_to_end(key)
-            return entry, "memory"
-        if self.directory is None:
-            return None, "none"
-        entry = self._read_disk(key)
-        if entry is None:
-            return None, "none"
-        self.remember(key, entry)
-        return entry, "disk"
+    def get(self, key: str) -> CachedDocument | None:
+        """The parsed document in memory, if any."""
+        entry: CachedDocument | None = self.budget.get(("document", key))
+        return entry
 
-    def put(self, key: str, entry: CachedDocument) -> None:
-        self.remember(key, entry)
-        if self.directory is not None:
-            try:
-                self._write_disk(key, entry)
-            except OSError as exc:
-                # A full or read-only disk costs the disk copy, not the answer.
-                log.warning(
-                    "cannot write the disk cache (%s); keeping %s in memory", exc, entry.url
-                )
+    def load(self, key: str) -> CachedDocument | None:
+        """The disk entry, unparsed (``parsed is None``); :meth:`remember` it once parsed.
+
+        Blocking file I/O and a digest over the body: call it off the event loop.
+        """
+        return None if self.directory is None else self._read_disk(key)
+
+    def save(self, key: str, entry: CachedDocument) -> None:
+        """Write ``entry``'s body to disk, if there is a disk directory.
+
+        Blocking: call it off the event loop (and :meth:`remember` on it).
+        """
+        if self.directory is None:
+            return
+        try:
+            self._write_disk(key, entry)
+        except OSError as exc:
+            # A full or read-only disk costs the disk copy, not the answer.
+            log.warning("cannot write the disk cache (%s); keeping %s in memory", exc, entry.url)
+
+    def save_fetch_time(self, key: str, entry: CachedDocument) -> None:
+        """Record that upstream confirmed ``entry`` (a 304): new fetch time, same body.
+
+        Blocking: call it off the event loop.
+        """
+        on_disk = self.load(key)
+        if on_disk is not None and on_disk.etag == entry.etag:
+            self.save(key, replace(on_disk, fetched_at=entry.fetched_at))
 
     def remember(self, key: str, entry: CachedDocument) -> None:
-        """Keep ``entry`` in memory only (the disk copy is already the same document)."""
-        old = self._memory.pop(key, None)
-        if old is not None:
-            self._used -= len(old.body)
-        if len(entry.body) > self.memory_bytes:
-            return
-        self._memory[key] = entry
-        self._used += len(entry.body)
-        while self._used > self.memory_bytes:
-            _, evicted = self._memory.popitem(last=False)
-            self._used -= len(evicted.body)
+        """Keep ``entry`` in memory only (the disk copy is already the same document).
+
+        The body is dropped: the parsed form is what requests use, and the disk has the
+        bytes.  Parsed JSON is charged at its measured size, bytes at their length.
+        """
+        parsed = entry.parsed
+        factor = 1 if isinstance(parsed, (bytes, bytearray)) else PARSED_JSON_FACTOR
+        self.budget.put(("document", key), replace(entry, body=b""), entry.size * factor)
 
     def _read_disk(self, key: str) -> CachedDocument | None:
+        path = self._path(key)
         try:
-            raw = self._path(key).read_bytes()
+            raw = path.read_bytes()
         except OSError:
             return None
-        header, sep, body = raw.partition(b"\n")
-        if not sep:
-            return None
-        try:
-            meta = json.loads(header)
-            url, etag, fetched_at = meta["url"], meta["etag"], meta["fetched_at"]
-        except (ValueError, KeyError, TypeError):
-            return None
-        if (
-            not isinstance(url, str)
-            or not isinstance(etag, (str, type(None)))
-            or not isinstance(fetched_at, (int, float))
-            or isinstance(fetched_at, bool)
-        ):
-            return None
-        return CachedDocument(url=url, body=body, etag=etag, fetched_at=float(fetched_at))
+        entry = _decode_entry(raw)
+        if entry is None:
+            log.warning("ignoring damaged cache entry %s", path)
+            path.unlink(missing_ok=True)
+        return entry
 
     def _write_disk(self, key: str, entry: CachedDocument) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         header = json.dumps(
-            {"url": entry.url, "etag": entry.etag, "fetched_at": entry.fetched_at}
+            {
+                "url": entry.url,
+                "etag": entry.etag,
+                "fetched_at": entry.fetched_at,
+                "size": len(entry.body),
+                "sha256": _digest(entry.body),
+            }
         ).encode()
-        write_atomically(path, header + b"\n" + entry.body)
+        # The digest detects a torn write, so no fsync is needed for pages.
+        write_atomically(path, header + b"\n" + entry.body, durable=False)
+
+
+def _decode_entry(raw: bytes) -> CachedDocument | None:
+    """A disk entry, or None when it is not exactly what was written."""
+    header, sep, body = raw.partition(b"\n")
+    if not sep:
+        return None
+    try:
+        meta = json.loads(header)
+        url, etag, fetched_at = meta["url"], meta["etag"], meta["fetched_at"]
+        size, digest = meta["size"], meta["sha256"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if (
+        not isinstance(url, str)
+        or not isinstance(etag, (str, type(None)))
+        or not isinstance(fetched_at, (int, float))
+        or isinstance(fetched_at, bool)
+        or size != len(body)
+        or digest != _digest(body)
+    ):
+        return None
+    return CachedDocument(url=url, body=body, etag=etag, fetched_at=float(fetched_at))

@@ -5,6 +5,7 @@ Rendered from the JSON form, so HTML and JSON clients see the same filtered data
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
 from urllib.parse import quote
 
@@ -69,11 +70,10 @@ def render_project(page: JSON) -> str:
     return "\n".join(lines)
 
 
-def render_index(index: JSON) -> str:
+def render_index(api_version: str, names: Iterable[str]) -> str:
     """PEP 503 root page.  Links are relative so they stay inside a ``/snapshot/`` tree."""
-    lines = _head(index["meta"]["api-version"], "Simple index")
-    for project in index.get("projects") or []:
-        name = project.get("name", "")
+    lines = _head(api_version, "Simple index")
+    for name in names:
         href = quote(f"{canonical(name)}/")
         lines.append(f'    <a href="{escape(href)}">{escape(name)}</a><br />')
     lines += ["  </body>", "</html>", ""]

@@ -5,7 +5,11 @@
   request here is an idempotent GET);
 * single flight: concurrent requests for one key share one upstream fetch;
 * documents are validated before they are cached, revalidated with ``If-None-Match``
-  once stale, and a stale copy is served when upstream fails (stale-if-error).
+  once stale, and a stale copy is served when upstream fails (stale-if-error);
+* documents above a size limit are refused before they are read whole;
+* failures are remembered for a short time (a negative cache), per document and, when
+  a host is unreachable or hanging, per host;
+* processes sharing a cache directory fetch each document once (``cache_lock``).
 """
 
 from __future__ import annotations
@@ -22,9 +26,16 @@ from urllib.parse import urlsplit
 import aiohttp
 import yarl
 
+from snapproxy.cache_lock import held
+from snapproxy.memory_budget import format_size
+from snapproxy.offload import Offload
 from snapproxy.page_cache import CachedDocument, PageCache, cache_key
 
 __all__ = [
+    "DEFAULT_MAX_DOCUMENT",
+    "DocumentTooLarge",
+    "FailureMemory",
+    "Fetched",
     "ForeignHost",
     "Upstream",
     "UpstreamBadResponse",
@@ -38,6 +49,7 @@ __all__ = [
 log = logging.getLogger("snapproxy.upstream")
 T = TypeVar("T")
 _MAX_REDIRECTS = 5
+DEFAULT_MAX_DOCUMENT = 64 * 1024 * 1024
 
 
 class UpstreamError(Exception):
@@ -80,6 +92,14 @@ class Fetched:
     document: CachedDocument
     cache: str  # "hit", "miss", "revalidated", "stale"
 
+    @property
+    def parsed(self) -> Any:
+        return self.document.parsed
+
+
+class DocumentTooLarge(UpstreamBadResponse):
+    """An upstream document above the configured size limit (never read whole)."""
+
 
 class Upstream:
     def __init__(
@@ -88,17 +108,23 @@ class Upstream:
         cache: PageCache,
         *,
         allowed_origins: tuple[str, ...],
+        offload: Offload,
         retries: int = 3,
         backoff: float = 0.25,
         max_age: float = 600.0,
+        max_document: int = DEFAULT_MAX_DOCUMENT,
+        negative_ttl: float = 5.0,
         clock: Callable[[], float] = time.time,
     ):
         self.session = session
         self.cache = cache
         self.allowed = tuple(origin_of(o) for o in allowed_origins)
+        self.offload = offload
         self.retries = retries
         self.backoff = backoff
         self.max_age = max_age
+        self.max_document = max_document
+        self.failures = FailureMemory(negative_ttl, clock)
         self.clock = clock
         self._inflight: dict[str, asyncio.Future[Fetched]] = {}
 
@@ -107,6 +133,12 @@ class Upstream:
             raise ForeignHost(f"refusing to fetch {url}: not the configured index or file host")
 
     async def _with_retries(self, url: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """``attempt()``, retried with backoff on connection errors and 5xx.
+
+        A time-out is not retried: the attempt already waited the whole ``--timeout``,
+        and a hanging upstream would otherwise cost every request several of them.
+        """
+        self.failures.check(origin_of(url))
         last: Exception | None = None
         for n in range(self.retries + 1):
             if n:
@@ -116,12 +148,20 @@ class Upstream:
             except _Retryable as exc:
                 last = exc.cause
                 log.debug("upstream %s failed (%s), attempt %d", url, exc.cause, n + 1)
+                if isinstance(last, asyncio.TimeoutError):
+                    break
         assert last is not None
+        error: UpstreamError
         if isinstance(last, asyncio.TimeoutError):
-            raise UpstreamTimeout(f"upstream timed out: {url}") from last
-        if isinstance(last, _ServerError):
-            raise UpstreamBadResponse(f"upstream answered {last.status} for {url}") from last
-        raise UpstreamUnreachable(f"upstream unreachable: {url} ({last})") from last
+            error = UpstreamTimeout(f"upstream timed out: {url}")
+        elif isinstance(last, _ServerError):
+            error = UpstreamBadResponse(f"upstream answered {last.status} for {url}")
+        else:
+            error = UpstreamUnreachable(f"upstream unreachable: {url} ({last})")
+        if not isinstance(last, _ServerError):
+            # The host itself is down or hanging: every key on it would fail the same way.
+            self.failures.remember(origin_of(url), error)
+        raise error from last
 
     async def document(
         self,
@@ -129,8 +169,8 @@ class Upstream:
         *,
         accept: str,
         parse: Callable[[bytes], Any],
-    ) -> tuple[Any, str]:
-        """The parsed document at ``url`` and its cache status.
+    ) -> Fetched:
+        """The document at ``url`` (parsed) and its cache status.
 
         ``parse`` validates the body (raising ``ValueError``); a body it refuses is never
         cached and is reported as :class:`UpstreamBadResponse`.
@@ -142,47 +182,77 @@ class Upstream:
             future = asyncio.ensure_future(self._document(key, url, accept, parse))
             self._inflight[key] = future
             future.add_done_callback(lambda _: self._inflight.pop(key, None))
-        fetched = await asyncio.shield(future)
-        return fetched.document.parsed, fetched.cache
+        return await asyncio.shield(future)
+
+    async def _from_disk(self, key: str, parse: Callable[[bytes], Any]) -> CachedDocument | None:
+        loaded = await asyncio.to_thread(self.cache.load, key)
+        if loaded is None:
+            return None
+        body = loaded.body
+        try:
+            parsed = await self.offload.run(loaded.size, lambda: parse(body))
+        except ValueError:
+            return None  # a disk entry that no longer parses is as good as none
+        entry = replace(loaded, parsed=parsed)
+        self.cache.remember(key, entry)
+        return entry
 
     async def _document(
         self, key: str, url: str, accept: str, parse: Callable[[bytes], Any]
     ) -> Fetched:
-        cached, _where = self.cache.get(key)
-        if cached is not None and cached.parsed is None:
-            try:
-                cached = _parsed(cached, parse)
-            except ValueError:
-                # A disk entry that no longer parses is as good as none.
-                cached = None
-            else:
-                self.cache.remember(key, cached)
-        now = self.clock()
-        if cached is not None and now - cached.fetched_at < self.max_age:
+        cached = self.cache.get(key) or await self._from_disk(key, parse)
+        if cached is not None and self.clock() - cached.fetched_at < self.max_age:
             return Fetched(cached, "hit")
         try:
-            status, body, etag = await self._with_retries(
-                url, lambda: self._get(url, accept, cached.etag if cached else None)
-            )
+            self.failures.check(key)
         except UpstreamError:
             if cached is None:
                 raise
-            log.warning("upstream failed for %s; serving the cached copy", url)
             return Fetched(cached, "stale")
+        async with held(self.cache.directory, "pages", key) as waited:
+            if waited:
+                # Another process fetched this key meanwhile: take its copy if fresh.
+                shared = await self._from_disk(key, parse)
+                if shared is not None and self.clock() - shared.fetched_at < self.max_age:
+                    return Fetched(shared, "hit")
+                cached = shared or cached
+            try:
+                return await self._fetch(key, url, accept, parse, cached)
+            except UpstreamError as exc:
+                self.failures.remember(key, exc)
+                if cached is None:
+                    raise
+                log.warning("upstream failed for %s (%s); serving the cached copy", url, exc)
+                return Fetched(cached, "stale")
+
+    async def _fetch(
+        self,
+        key: str,
+        url: str,
+        accept: str,
+        parse: Callable[[bytes], Any],
+        cached: CachedDocument | None,
+    ) -> Fetched:
+        now = self.clock()
+        status, body, etag = await self._with_retries(
+            url, lambda: self._get(url, accept, cached.etag if cached else None)
+        )
         if status == 304 and cached is not None:
             entry = cached.refreshed(now)
-            self.cache.put(key, entry)
+            self.cache.remember(key, entry)
+            await asyncio.to_thread(self.cache.save_fetch_time, key, entry)
             return Fetched(entry, "revalidated")
         if status == 404:
             raise UpstreamNotFound(url)
         if status != 200:
             raise UpstreamBadResponse(f"upstream answered {status} for {url}")
         try:
-            parsed = parse(body)
+            parsed = await self.offload.run(len(body), lambda: parse(body))
         except ValueError as exc:
             raise UpstreamBadResponse(f"malformed upstream response for {url}: {exc}") from exc
         entry = CachedDocument(url=url, body=body, etag=etag, fetched_at=now, parsed=parsed)
-        self.cache.put(key, entry)
+        await asyncio.to_thread(self.cache.save, key, entry)
+        self.cache.remember(key, entry)
         return Fetched(entry, "miss")
 
     async def _get(self, url: str, accept: str, etag: str | None) -> tuple[int, bytes, str | None]:
@@ -193,12 +263,29 @@ class Upstream:
             async with self.session.get(url, headers=headers, allow_redirects=False) as resp:
                 if resp.status >= 500:
                     raise _Retryable(_ServerError(resp.status))
-                body = await resp.read() if resp.status == 200 else b""
+                body = await self._read_capped(url, resp) if resp.status == 200 else b""
                 return resp.status, body, resp.headers.get("ETag")
-        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+        except aiohttp.ClientError as exc:
+            # Connection errors, framing that does not add up, bodies cut short.
             raise _Retryable(exc) from exc
         except asyncio.TimeoutError as exc:
             raise _Retryable(exc) from exc
+
+    async def _read_capped(self, url: str, resp: aiohttp.ClientResponse) -> bytes:
+        """The (decoded) body, refused as soon as it passes the size limit."""
+        limit = self.max_document
+        too_large = DocumentTooLarge(
+            f"upstream document {url} is larger than the limit of {format_size(limit)}; "
+            "raise --max-page-size to serve it"
+        )
+        if resp.content_length is not None and resp.content_length > limit:
+            raise too_large
+        body = bytearray()
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            body += chunk
+            if len(body) > limit:
+                raise too_large
+        return bytes(body)
 
     @asynccontextmanager
     async def stream(self, url: str) -> AsyncIterator[aiohttp.ClientResponse]:
@@ -211,11 +298,12 @@ class Upstream:
             for _ in range(_MAX_REDIRECTS):
                 self.check_allowed(target)
                 try:
-                    # identity: the bytes the index hashed, never a transfer coding of them.
+                    # identity: the bytes the index hashed, never a transfer coding of them
+                    # (a host that encodes anyway is decoded: auto_decompress).
                     resp = await self.session.get(
                         target, allow_redirects=False, headers={"Accept-Encoding": "identity"}
                     )
-                except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                     raise _Retryable(exc) from exc
                 if resp.status >= 500:
                     resp.release()
@@ -239,6 +327,44 @@ class Upstream:
             resp.release()
 
 
+class FailureMemory:
+    """Upstream failures remembered for ``ttl`` seconds (a negative cache).
+
+    Keyed by document or by origin: while a failure is remembered, the same request fails
+    at once with the same error instead of costing upstream (and the client) every retry
+    and time-out again.  Nothing is remembered longer than ``ttl``; 0 remembers nothing.
+    """
+
+    _LIMIT = 10_000
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.time):
+        self.ttl = ttl
+        self.clock = clock
+        self._until: dict[str, tuple[float, UpstreamError]] = {}
+
+    def remember(self, key: str, error: UpstreamError) -> None:
+        if self.ttl <= 0:
+            return
+        now = self.clock()
+        if len(self._until) >= self._LIMIT:
+            self._until = {k: v for k, v in self._until.items() if v[0] > now}
+            if len(self._until) >= self._LIMIT:
+                return
+        self._until[key] = (now + self.ttl, error)
+
+    def check(self, key: str) -> None:
+        """Raise the remembered error for ``key``, if one is still remembered."""
+        found = self._until.get(key)
+        if found is None:
+            return
+        until, error = found
+        if self.clock() >= until:
+            del self._until[key]
+            return
+        again = type(error)(f"{error} (failed {self.ttl:g} s ago or less; not asked again yet)")
+        raise again
+
+
 class _ServerError(Exception):
     def __init__(self, status: int):
         super().__init__(f"HTTP {status}")
@@ -249,9 +375,3 @@ class _Retryable(Exception):
     def __init__(self, cause: Exception):
         super().__init__(str(cause))
         self.cause = cause
-
-
-def _parsed(entry: CachedDocument, parse: Callable[[bytes], Any]) -> CachedDocument:
-    if entry.parsed is not None:
-        return entry
-    return replace(entry, parsed=parse(entry.body))

@@ -371,9 +371,11 @@ def sha256_of(path: Path) -> str:
 
 
 def stored_files(cache_dir: Path) -> list[Path]:
-    """Every regular file in the proxy's file store (`<cache>/files/`)."""
+    """Every regular file in the proxy's file store (`<cache>/files/`), lock files aside."""
     root = cache_dir / "files"
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    if not root.exists():
+        return []
+    return sorted(p for p in root.rglob("*") if p.is_file() and "locks" not in p.parts)
 
 
 # ---- a recording tap between a client and the proxy ------------------------------------

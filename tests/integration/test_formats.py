@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
@@ -111,7 +112,8 @@ def test_pip_22_headers_get_html_with_everything_it_needs(proxy: SnapproxyServer
     ]
     assert ALPHA_20.filename not in html
     attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', anchors[1][0]))
-    assert attrs["href"] == f"{proxy.base}/files/alpha/{ALPHA_11.filename}#sha256={ALPHA_11.sha256}"
+    # Relative, resolved by pip against the page's URL.
+    assert attrs["href"] == f"../../files/alpha/{ALPHA_11.filename}#sha256={ALPHA_11.sha256}"
     assert attrs["data-core-metadata"] == f"sha256={ALPHA_11.metadata_sha256}"
     assert attrs["data-dist-info-metadata"] == f"sha256={ALPHA_11.metadata_sha256}"
 
@@ -128,6 +130,6 @@ def test_json_for_pip_26_advertises_metadata_under_the_pep_714_name(
     entry = files[ALPHA_11.filename]
     assert entry["core-metadata"] == {"sha256": ALPHA_11.metadata_sha256}
     assert "data-dist-info-metadata" not in entry
-    metadata_url = entry["url"] + ".metadata"
+    metadata_url = urljoin(f"{proxy.base}/simple/alpha/", entry["url"]) + ".metadata"
     status, _, served = http_get(metadata_url)
     assert status == 200 and served == ALPHA_11.metadata

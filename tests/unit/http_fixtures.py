@@ -188,8 +188,11 @@ def parse_html(text: str) -> HtmlPage:
 
 
 def files_under(directory: Path) -> list[Path]:
+    """Cached files below ``directory``; lock files (cache_lock) are coordination, not data."""
     """Every regular file below ``directory`` (none when it does not exist)."""
-    return sorted(p for p in directory.rglob("*") if p.is_file()) if directory.exists() else []
+    if not directory.exists():
+        return []
+    return sorted(p for p in directory.rglob("*") if p.is_file() and "locks" not in p.parts)
 
 
 def closed_port() -> int:
@@ -242,6 +245,9 @@ def start_proxy(fake: FakeIndex, aiohttp_client: Any, cache_dir: Path) -> StartP
             "retries": 1,
             "backoff": 0.01,
             "timeout": 5.0,
+            # Most tests clear a fault and expect the next request to reach upstream; the
+            # negative cache has tests of its own.
+            "negative_ttl": 0,
         }
         settings.update(config)
         # Served as the CLI serves it: with its access logger (TestServer takes runner

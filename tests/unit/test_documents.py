@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from snapproxy.documents import parse_legacy_project, parse_project_list, parse_project_page
+from snapproxy.documents import (
+    ProjectList,
+    parse_legacy_project,
+    parse_project_list,
+    parse_project_page,
+)
 
 SHA = "a" * 64
 
@@ -98,15 +103,44 @@ def test_hash_values_must_be_hex_strings(value: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "doc",
+    ("doc", "expected"),
     [
-        {"meta": {"api-version": "1.1"}, "projects": []},
-        {"meta": {"api-version": "1.1"}, "projects": [{"name": "foo"}, {"name": "Bar"}]},
-        {"projects": [{"name": "foo", "_last-serial": 3}]},
+        ({"meta": {"api-version": "1.1"}, "projects": []}, ProjectList({"api-version": "1.1"}, [])),
+        (
+            {"meta": {"api-version": "1.1"}, "projects": [{"name": "foo"}, {"name": "Bar"}]},
+            ProjectList({"api-version": "1.1"}, ["foo", "Bar"]),
+        ),
+        ({"projects": [{"name": "foo", "_last-serial": 3}]}, ProjectList({}, ["foo"])),
     ],
 )
-def test_parse_project_list_accepts(doc: dict[str, Any]) -> None:
-    assert parse_project_list(dumps(doc)) == doc
+def test_parse_project_list_accepts(doc: dict[str, Any], expected: ProjectList) -> None:
+    assert parse_project_list(dumps(doc)) == expected
+
+
+@pytest.mark.parametrize("size", [10, 100_000])  # inline and piecewise parsing
+def test_parse_project_list_keeps_only_names(size: int) -> None:
+    names = [f"p{i}" for i in range(size)]
+    doc = {"meta": {"api-version": "1.0"}, "projects": [{"name": n, "x": 1} for n in names]}
+    assert parse_project_list(dumps(doc)) == ProjectList({"api-version": "1.0"}, names)
+
+
+def test_parse_project_list_reads_html() -> None:
+    body = b'<!DOCTYPE html><html><body>\n<a href="a/">A</a>\n<a href="b-c/">b&amp;c</a>\n'
+    assert parse_project_list(body) == ProjectList({"api-version": "1.0"}, ["A", "b&c"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # A maintenance or login page answered with 200 is not an empty index.
+        b"<!DOCTYPE html><html><body><h1>Down for maintenance</h1></body></html>",
+        b"<html><head><title>Sign in</title></head><body><form></form></body></html>",
+        b"<p>503</p>",
+    ],
+)
+def test_parse_project_list_refuses_html_without_projects(body: bytes) -> None:
+    with pytest.raises(ValueError, match="lists no project"):
+        parse_project_list(body)
 
 
 @pytest.mark.parametrize(

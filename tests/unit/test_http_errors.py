@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from snapproxy.app import PROXY
+
 from tests.support.distributions import make_wheel
 from tests.support.fakeindex import FakeFile, FakeIndex
 from tests.unit.http_fixtures import (
@@ -187,11 +189,28 @@ async def test_malformed_upstream_json_is_502(
 async def test_failed_page_is_not_cached_in_memory(
     start_proxy: StartProxy, fake: FakeIndex
 ) -> None:
-    client = await start_proxy(cache_dir=None, retries=0)
+    client = await start_proxy(cache_dir=None, retries=0, negative_ttl=0)
     fake.malformed(UPSTREAM_PAGE, times=1)
     assert (await client.get(PAGE, headers=AS_JSON)).status == 502
     response = await client.get(PAGE, headers=AS_JSON)
     assert response.status == 200
+    assert fake.hits[UPSTREAM_PAGE] == 2
+
+
+async def test_failure_is_remembered_for_the_negative_ttl_only(
+    start_proxy: StartProxy, fake: FakeIndex
+) -> None:
+    now = [1000.0]
+    client = await start_proxy(cache_dir=None, retries=0, negative_ttl=5)
+    client.app[PROXY].upstream.failures.clock = lambda: now[0]
+    fake.malformed(UPSTREAM_PAGE, times=1)
+    assert (await client.get(PAGE, headers=AS_JSON)).status == 502
+    again = await client.get(PAGE, headers=AS_JSON)
+    assert again.status == 502
+    assert "not asked again" in await again.text()
+    assert fake.hits[UPSTREAM_PAGE] == 1  # answered from the negative cache
+    now[0] += 5
+    assert (await client.get(PAGE, headers=AS_JSON)).status == 200
     assert fake.hits[UPSTREAM_PAGE] == 2
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yarl
 
 from tests.support.fakeindex import FakeIndex
 from tests.unit.http_fixtures import (
@@ -154,28 +155,35 @@ async def test_project_status_passes_through(proxy: Client) -> None:
 
 
 async def test_file_urls_point_at_the_proxy(proxy: Client) -> None:
+    # Relative (PEP 503/691 allow it): no body depends on the Host the client used.
     page = await get_page(proxy, f"/simple/{NAME}/")
     for f in page["files"]:
-        assert f["url"] == str(proxy.make_url(f"/files/{NAME}/{f['filename']}"))
+        assert f["url"] == f"../../files/{NAME}/{f['filename']}"
 
     html = parse_html(await get_html(proxy, f"/simple/{NAME}/"))
     for attrs, text in html.anchors:
-        expected = str(proxy.make_url(f"/files/{NAME}/{text}"))
+        expected = f"../../files/{NAME}/{text}"
         assert attrs["href"] == f"{expected}#sha256={by_filename(text).dist.sha256}"
 
 
-async def test_file_urls_keep_the_snapshot_prefix(proxy: Client) -> None:
-    prefix = f"/snapshot/{CUTOFF_TEXT}"
+@pytest.mark.parametrize("prefix", ["", f"/snapshot/{CUTOFF_TEXT}"])
+async def test_file_urls_resolve_inside_the_tree(proxy: Client, prefix: str) -> None:
+    page_url = proxy.make_url(f"{prefix}/simple/{NAME}/")
     page = await get_page(proxy, f"{prefix}/simple/{NAME}/")
     assert page["files"]
     for f in page["files"]:
-        assert f["url"] == str(proxy.make_url(f"{prefix}/files/{NAME}/{f['filename']}"))
+        absolute = page_url.join(yarl.URL(f["url"]))
+        assert absolute == proxy.make_url(f"{prefix}/files/{NAME}/{f['filename']}")
+        response = await proxy.get(absolute.path)
+        assert response.status == 200
+        assert await response.read() == by_filename(f["filename"]).dist.content
 
-    html = parse_html(await get_html(proxy, f"{prefix}/simple/{NAME}/"))
-    for attrs, text in html.anchors:
-        assert (attrs["href"] or "").startswith(
-            str(proxy.make_url(f"{prefix}/files/{NAME}/{text}#"))
-        )
+
+@pytest.mark.parametrize("host", ["evil.example", "127.0.0.1:1", "a b"])
+async def test_page_bodies_do_not_depend_on_host(proxy: Client, host: str) -> None:
+    plain = await (await proxy.get(f"/simple/{NAME}/", headers=AS_JSON)).read()
+    forged = await proxy.get(f"/simple/{NAME}/", headers={**AS_JSON, "Host": host})
+    assert await forged.read() == plain
 
 
 async def test_direct_files_leave_upstream_urls(start_proxy: StartProxy, fake: FakeIndex) -> None:

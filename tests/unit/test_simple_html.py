@@ -228,11 +228,7 @@ def test_page_without_files_has_no_anchor() -> None:
 
 
 def test_render_index() -> None:
-    index = {
-        "meta": {"api-version": "1.1"},
-        "projects": [{"name": "Foo.Bar_baz"}, {"name": "requests"}, {"name": "../evil"}],
-    }
-    html = render_index(index)
+    html = render_index("1.1", ["Foo.Bar_baz", "requests", "../evil"])
     parsed = Parsed(html)
     assert parsed.metas["pypi:repository-version"] == "1.1"
     # Relative links to the normalised name, so they stay inside a /snapshot/ tree.
@@ -246,7 +242,7 @@ def test_render_index() -> None:
 
 
 def test_render_index_without_projects() -> None:
-    parsed = Parsed(render_index({"meta": {"api-version": "1.0"}, "projects": []}))
+    parsed = Parsed(render_index("1.0", []))
     assert parsed.anchors == []
     assert parsed.metas["pypi:repository-version"] == "1.0"
 

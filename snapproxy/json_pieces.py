@@ -1,0 +1,101 @@
+"""JSON that is read and written a member at a time, for documents of many megabytes.
+
+``json.loads`` and ``json.dumps`` are single C calls that hold the GIL until they finish:
+on a 40 MB page that is a few hundred milliseconds in which no other thread (the event
+loop included) runs.  These functions do the same work element by element, so a worker
+thread yields the GIL between elements.  Their results are exactly those of ``json``:
+:func:`loads` equals ``json.loads`` and :func:`dumps` equals ``json.dumps`` with compact
+separators and ``ensure_ascii=False``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+__all__ = ["dumps", "loads"]
+
+_DECODER = json.JSONDecoder()
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _same(key: str, item: Any) -> Any:
+    return item
+
+
+def loads(body: bytes | str, each: Callable[[str, Any], Any] = _same) -> Any:
+    """``json.loads(body)``, decoding a top-level object's array members one by one.
+
+    ``each(key, item)`` replaces every member of the top-level array under ``key`` as it
+    is decoded, so a caller that keeps a little of each (a project list's names) never
+    holds them all whole.
+    """
+    text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
+    i = _SPACE.match(text, 0).end()  # type: ignore[union-attr]
+    if not text.startswith("{", i):
+        return json.loads(text)
+    result: dict[str, Any] = {}
+    i = _skip(text, i + 1)
+    if text.startswith("}", i):
+        return _end(text, i + 1, result)
+    while True:
+        if not text.startswith('"', i):
+            raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, i)
+        key, i = _DECODER.raw_decode(text, i)
+        i = _skip(text, i)
+        if not text.startswith(":", i):
+            raise json.JSONDecodeError("Expecting ':' delimiter", text, i)
+        i = _skip(text, i + 1)
+        if text.startswith("[", i):
+            value, i = _array(text, i, partial(each, key))
+        else:
+            value, i = _DECODER.raw_decode(text, i)
+        result[key] = value
+        i = _skip(text, i)
+        if text.startswith(",", i):
+            i = _skip(text, i + 1)
+        elif text.startswith("}", i):
+            return _end(text, i + 1, result)
+        else:
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
+
+
+def _skip(text: str, i: int) -> int:
+    return _SPACE.match(text, i).end()  # type: ignore[union-attr]
+
+
+def _end(text: str, i: int, result: dict[str, Any]) -> dict[str, Any]:
+    if _skip(text, i) != len(text):
+        raise json.JSONDecodeError("Extra data", text, i)
+    return result
+
+
+def _array(text: str, i: int, each: Callable[[Any], Any]) -> tuple[list[Any], int]:
+    items: list[Any] = []
+    i = _skip(text, i + 1)
+    if text.startswith("]", i):
+        return items, i + 1
+    while True:
+        item, i = _DECODER.raw_decode(text, i)
+        items.append(each(item))
+        i = _skip(text, i)
+        if text.startswith(",", i):
+            i = _skip(text, i + 1)
+        elif text.startswith("]", i):
+            return items, i + 1
+        else:
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
+
+
+def dumps(value: Any) -> str:
+    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``, a member at a time."""
+    if isinstance(value, dict):
+        members = (f"{_ENCODER.encode(str(k))}:{dumps(v)}" for k, v in value.items())
+        return "{" + ",".join(members) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_ENCODER.encode(v) for v in value) + "]"
+    return _ENCODER.encode(value)

@@ -1,0 +1,41 @@
+"""What one ``snapproxy serve`` (or the fetcher's in-process proxy) is configured with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
+from snapproxy.memory_budget import DEFAULT_BUDGET
+from snapproxy.snapshot import YankedPolicy
+from snapproxy.upstream import DEFAULT_MAX_DOCUMENT
+
+__all__ = ["ServerConfig"]
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    cutoff: datetime
+    upstream: str = DEFAULT_UPSTREAM
+    files_host: str = DEFAULT_FILES_HOST
+    cache_dir: Path | None = None
+    yanked: YankedPolicy = "keep"
+    allow_undated: bool = False
+    direct_files: bool = False
+    timeout: float = 30.0
+    retries: int = 3
+    backoff: float = 0.25
+    max_age: float = 600.0
+    # One byte budget over every in-memory cache (memory_budget).
+    memory_budget: int = DEFAULT_BUDGET
+    # Upstream documents above this many bytes are refused (a 502 naming the option).
+    max_page_size: int = DEFAULT_MAX_DOCUMENT
+    # Seconds a failed upstream fetch is remembered and answered without asking again.
+    negative_ttl: float = 5.0
+    # Seconds a connection may stay without a complete request (partial or idle).
+    idle_timeout: float = 15.0
+    # CA bundle for upstream TLS; None: the system's (a Nix build names cacert's).
+    ca_file: Path | None = None
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
