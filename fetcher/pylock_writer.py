@@ -1,14 +1,15 @@
 """The snapshot resolution as a PEP 751 lock file (``pylock.toml``), and back.
 
-Built and validated with ``packaging.pylock`` and written with ``tomli_w``.  Every file is
-named by its upstream URL with its sha256, size and upload time, so any tool (pip,
-Nix's fetchurl) can fetch it on its own.  Build requirements of sdists are in the lock
-too, behind the marker ``'snapproxy-build' in dependency_groups``: an installer selects
-them only when asked, and ``[packages.tool.snapproxy] build = true`` says so to tools
-that do not evaluate markers.  Nothing of the run (no time, no path) is written, so the
-same inputs give the same bytes.  The snapshot itself is recorded under
-``[tool.snapproxy]``, with the ``requirements.lock.txt`` text that a wheelhouse made from
-the lock carries.
+Written with ``tomli_w``; read and validated here, with ``packaging``'s markers, specifiers,
+versions and file name parsers, so that snapproxy needs no ``packaging.pylock`` (new in
+packaging 26) and builds with the packaging of stable nixpkgs.  Every file is named by its
+upstream URL with its sha256, size and upload time, so any tool (pip, Nix's fetchurl) can
+fetch it on its own.  Build requirements of sdists are in the lock too, behind the marker
+``'snapproxy-build' in dependency_groups``: an installer selects them only when asked, and
+``[packages.tool.snapproxy] build = true`` says so to tools that do not evaluate markers.
+Nothing of the run (no time, no path) is written, so the same inputs give the same bytes.
+The snapshot itself is recorded under ``[tool.snapproxy]``, with the
+``requirements.lock.txt`` text that a wheelhouse made from the lock carries.
 """
 
 from __future__ import annotations
@@ -16,29 +17,43 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import unquote, urlparse
 
 import tomli_w
-from packaging.markers import Marker
-from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock, PylockValidationError
-from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName
-from packaging.version import Version
+from packaging.markers import InvalidMarker, Marker
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
 
 from fetcher.pip_report import ChosenFile
 from snapproxy.cutoff import format_cutoff
 
 __all__ = [
     "BUILD_GROUP",
+    "LockDocument",
     "LockedFile",
+    "Pylock",
+    "PylockValidationError",
     "environment_marker",
     "locked_files",
     "pylock_for",
     "render_pylock",
+    "tool_table",
 ]
 
 BUILD_GROUP = "snapproxy-build"
 TOOL = "snapproxy"
+
+
+class PylockValidationError(ValueError):
+    """A document that is not a PEP 751 lock, or names a file snapproxy cannot fetch."""
 
 
 @dataclass(frozen=True, order=True)
@@ -62,6 +77,153 @@ class LockedFile:
         return ChosenFile(self.name, self.version, self.filename, self.url, self.sha256)
 
 
+class LockDocument(Protocol):
+    """Anything that gives a lock as TOML data (this module's Pylock, packaging's)."""
+
+    def to_dict(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Pylock:
+    """A pylock.toml document, as TOML data, that passed :func:`Pylock.from_dict`."""
+
+    document: Mapping[str, Any]
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> Pylock:
+        """The document if it is a PEP 751 lock; PylockValidationError saying where not."""
+        _check_lock(document)
+        return cls(document)
+
+    def to_dict(self) -> Mapping[str, Any]:
+        return self.document
+
+
+# --- validation: the PEP 751 fields, their TOML types and what packaging can parse ---------
+
+
+def _get(table: Mapping[str, Any], key: str, kind: type, where: str, required: bool = False) -> Any:
+    value = table.get(key)
+    if value is None:
+        if required:
+            raise PylockValidationError(f"{where}{key}: missing")
+        return None
+    # TOML's booleans are Python ints; a size of `true` is not a size.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise PylockValidationError(
+            f"{where}{key}: expected {kind.__name__}, got {type(value).__name__}"
+        )
+    return value
+
+
+def _get_list(table: Mapping[str, Any], key: str, kind: type, where: str) -> list[Any]:
+    items = _get(table, key, list, where) or []
+    for index, item in enumerate(items):
+        if not isinstance(item, kind):
+            raise PylockValidationError(
+                f"{where}{key}[{index}]: expected {kind.__name__}, got {type(item).__name__}"
+            )
+    return items
+
+
+def _parsed(value: str | None, parse: Any, error: type[Exception], what: str) -> None:
+    if value is None:
+        return
+    try:
+        parse(value)
+    except error:
+        raise PylockValidationError(f"{what}: {value!r} is not valid") from None
+
+
+def _archive_filename(archive: Mapping[str, Any]) -> str:
+    """An archive's file name: its `name`, else the last part of its `path` or `url`."""
+    if archive.get("name"):
+        return str(archive["name"])
+    if archive.get("path"):
+        return str(archive["path"]).replace("\\", "/").rsplit("/", 1)[-1]
+    return unquote(urlparse(str(archive.get("url") or "")).path.rsplit("/", 1)[-1])
+
+
+def _check_archive(
+    archive: Mapping[str, Any], where: str, package: str, version: str | None, wheel: bool
+) -> None:
+    for key, kind in (("name", str), ("url", str), ("path", str), ("size", int)):
+        _get(archive, key, kind, where)
+    _get(archive, "upload-time", datetime, where)
+    if not archive.get("url") and not archive.get("path"):
+        raise PylockValidationError(f"{where[:-1]}: needs a url or a path")
+    hashes = _get(archive, "hashes", dict, where, required=True)
+    if not hashes or not all(isinstance(v, str) for v in hashes.values()):
+        raise PylockValidationError(f"{where}hashes: needs at least one hash, as strings")
+    filename = _archive_filename(archive)
+    try:
+        name, found = (
+            parse_wheel_filename(filename)[:2] if wheel else parse_sdist_filename(filename)
+        )
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        raise PylockValidationError(f"{where[:-1]}: {filename!r} is no valid file name") from None
+    if name != package or (version is not None and found != Version(version)):
+        raise PylockValidationError(
+            f"{where[:-1]}: {filename!r} is not a file of {package} {version or ''}".rstrip()
+        )
+
+
+def _check_package(package: Mapping[str, Any], where: str) -> None:
+    name = _get(package, "name", str, where, required=True)
+    if canonicalize_name(name) != name:
+        raise PylockValidationError(f"{where}name: {name!r} is not normalized")
+    version = _get(package, "version", str, where)
+    _parsed(version, Version, InvalidVersion, f"{where}version")
+    _parsed(_get(package, "marker", str, where), Marker, InvalidMarker, f"{where}marker")
+    _parsed(
+        _get(package, "requires-python", str, where),
+        SpecifierSet,
+        InvalidSpecifier,
+        f"{where}requires-python",
+    )
+    _get(package, "index", str, where)
+    _get(package, "tool", dict, where)
+    wheels = _get_list(package, "wheels", dict, where)
+    sdist = _get(package, "sdist", dict, where)
+    direct = [key for key in ("vcs", "directory", "archive") if _get(package, key, dict, where)]
+    if (wheels or sdist) and direct:
+        raise PylockValidationError(f"{where[:-1]}: {direct[0]} together with wheels or sdist")
+    if not (wheels or sdist) and len(direct) != 1:
+        raise PylockValidationError(
+            f"{where[:-1]}: needs wheels or an sdist, or exactly one of vcs, directory, archive"
+        )
+    for index, wheel in enumerate(wheels):
+        _check_archive(wheel, f"{where}wheels[{index}].", name, version, wheel=True)
+    if sdist is not None:
+        _check_archive(sdist, f"{where}sdist.", name, version, wheel=False)
+
+
+def _check_lock(document: Mapping[str, Any]) -> None:
+    lock_version = _get(document, "lock-version", str, "", required=True)
+    try:
+        supported = Version("1") <= Version(lock_version) < Version("2.dev0")
+    except InvalidVersion:
+        supported = False
+    if not supported:
+        raise PylockValidationError(f"lock-version {lock_version!r} is not supported (1.x is)")
+    _get(document, "created-by", str, "", required=True)
+    for index, environment in enumerate(_get_list(document, "environments", str, "")):
+        _parsed(environment, Marker, InvalidMarker, f"environments[{index}]")
+    _parsed(
+        _get(document, "requires-python", str, ""), SpecifierSet, InvalidSpecifier,
+        "requires-python",
+    )
+    for key in ("extras", "dependency-groups", "default-groups"):
+        _get_list(document, key, str, "")
+    _get(document, "tool", dict, "")
+    _get(document, "packages", list, "", required=True)
+    for index, package in enumerate(_get_list(document, "packages", dict, "")):
+        _check_package(package, f"packages[{index}].")
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
 def environment_marker(environment: Mapping[str, str]) -> Marker:
     """The PEP 508 environment a resolution was made for, as one marker."""
     keys = ("implementation_name", "python_version", "sys_platform", "platform_machine")
@@ -69,39 +231,33 @@ def environment_marker(environment: Mapping[str, str]) -> Marker:
     return Marker(" and ".join(clauses))
 
 
-def _package(files: Sequence[LockedFile], index: str) -> Package:
+def _archive(f: LockedFile) -> dict[str, Any]:
+    # The keys in the specification's order; absent facts are left out, not written empty.
+    entry = {
+        "name": f.filename,
+        "upload-time": f.upload_time,
+        "url": f.url,
+        "size": f.size,
+        "hashes": {"sha256": f.sha256},
+    }
+    return {key: value for key, value in entry.items() if value is not None}
+
+
+def _package(files: Sequence[LockedFile], index: str) -> dict[str, Any]:
     first = files[0]
-    wheels = [
-        PackageWheel(
-            name=f.filename,
-            url=f.url,
-            size=f.size,
-            upload_time=f.upload_time,
-            hashes={"sha256": f.sha256},
-        )
-        for f in sorted(files)
-        if f.is_wheel
-    ]
+    wheels = [_archive(f) for f in sorted(files) if f.is_wheel]
     sdists = [f for f in files if not f.is_wheel]
-    sdist = None
+    package: dict[str, Any] = {"name": first.name, "version": str(Version(first.version))}
+    if first.build_only:
+        package["marker"] = str(Marker(f"'{BUILD_GROUP}' in dependency_groups"))
+    package["index"] = index
     if sdists:
-        s = sdists[0]
-        sdist = PackageSdist(
-            name=s.filename,
-            url=s.url,
-            size=s.size,
-            upload_time=s.upload_time,
-            hashes={"sha256": s.sha256},
-        )
-    return Package(
-        name=NormalizedName(first.name),
-        version=Version(first.version),
-        marker=Marker(f"'{BUILD_GROUP}' in dependency_groups") if first.build_only else None,
-        index=index,
-        wheels=wheels or None,
-        sdist=sdist,
-        tool={TOOL: {"build": True}} if first.build_only else None,
-    )
+        package["sdist"] = _archive(sdists[0])
+    if wheels:
+        package["wheels"] = wheels
+    if first.build_only:
+        package["tool"] = {TOOL: {"build": True}}
+    return package
 
 
 def pylock_for(
@@ -124,29 +280,33 @@ def pylock_for(
             groups.items(), key=lambda item: (item[0][0], Version(item[0][1]), item[0][2])
         )
     ]
-    lock = Pylock(
-        lock_version=Version("1.0"),
-        environments=[environment],
-        requires_python=requires_python,
-        dependency_groups=[BUILD_GROUP],
-        default_groups=[],
-        created_by=TOOL,
-        packages=packages,
-        tool={
-            TOOL: {
-                "cutoff": format_cutoff(cutoff),
-                "index": index,
-                "pip-version": pip_version,
-                "requirements-lock": requirements_lock,
-            }
-        },
+    document: dict[str, Any] = {"lock-version": "1.0", "environments": [str(environment)]}
+    if requires_python is not None:
+        document["requires-python"] = str(requires_python)
+    document.update(
+        {
+            "dependency-groups": [BUILD_GROUP],
+            "default-groups": [],
+            "created-by": TOOL,
+            "packages": packages,
+            "tool": {
+                TOOL: {
+                    "cutoff": format_cutoff(cutoff),
+                    "index": index,
+                    "pip-version": pip_version,
+                    "requirements-lock": requirements_lock,
+                }
+            },
+        }
     )
-    lock.validate()
-    return lock
+    return Pylock.from_dict(document)
 
 
-def render_pylock(lock: Pylock) -> str:
+def render_pylock(lock: LockDocument) -> str:
     return tomli_w.dumps(dict(lock.to_dict()))
+
+
+# --- reading -------------------------------------------------------------------------------
 
 
 def _plain_filename(name: str) -> bool:
@@ -154,38 +314,48 @@ def _plain_filename(name: str) -> bool:
     return bool(name) and name not in (".", "..") and not any(c in name for c in "/\\\0")
 
 
-def locked_files(lock: Pylock) -> list[LockedFile]:
+def locked_files(lock: LockDocument) -> list[LockedFile]:
     """Every file a lock names (wheels and sdists of every package), as plain data."""
     out = []
-    for package in lock.packages:
-        build_only = bool(((package.tool or {}).get(TOOL) or {}).get("build"))
-        archives: list[PackageWheel | PackageSdist] = [*(package.wheels or [])]
-        if package.sdist is not None:
-            archives.append(package.sdist)
+    for package in lock.to_dict()["packages"]:
+        name = package["name"]
+        if package.get("version") is None:
+            raise PylockValidationError(f"{name}: needs a version to be fetched")
+        build_only = bool(((package.get("tool") or {}).get(TOOL) or {}).get("build"))
+        archives = [*(package.get("wheels") or [])]
+        if package.get("sdist") is not None:
+            archives.append(package["sdist"])
+        if not archives:
+            raise PylockValidationError(
+                f"{name}: not from an index (vcs, directory or archive): snapproxy fetches "
+                f"only index files"
+            )
         for archive in archives:
-            if archive.url is None or "sha256" not in archive.hashes:
+            hashes = archive.get("hashes") or {}
+            if not archive.get("url") or "sha256" not in hashes:
                 raise PylockValidationError(
-                    f"{package.name}: every file needs a url and a sha256 to be fetched"
+                    f"{name}: every file needs a url and a sha256 to be fetched"
                 )
-            filename = archive.filename
+            filename = _archive_filename(archive)
             if not _plain_filename(filename):
                 raise PylockValidationError(
-                    f"{package.name}: file name {filename!r} is not a plain file name"
+                    f"{name}: file name {filename!r} is not a plain file name"
                 )
+            size = archive.get("size")
             out.append(
                 LockedFile(
-                    name=str(package.name),
-                    version=str(package.version),
+                    name=str(name),
+                    version=str(Version(package["version"])),
                     filename=filename,
-                    url=archive.url,
-                    sha256=archive.hashes["sha256"],
-                    size=archive.size,
-                    upload_time=archive.upload_time,
+                    url=str(archive["url"]),
+                    sha256=str(hashes["sha256"]),
+                    size=size if isinstance(size, int) else None,
+                    upload_time=archive.get("upload-time"),
                     build_only=build_only,
                 )
             )
     return sorted(out)
 
 
-def tool_table(lock: Pylock) -> dict[str, Any]:
-    return dict((lock.tool or {}).get(TOOL) or {})
+def tool_table(lock: LockDocument) -> dict[str, Any]:
+    return dict((lock.to_dict().get("tool") or {}).get(TOOL) or {})

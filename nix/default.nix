@@ -1,36 +1,62 @@
 # snapproxy's Nix entry point.
 #   nix-build nix -A snapproxy
 #   (import ./nix { }).fetchPythonRequirements { requirements = ./requirements.txt; ... }
+#
+# The nixpkgs layer only: which nixpkgs packages the functions of this directory get. Each
+# line is meant to be checked by reading; the functions themselves are built by the tests
+# with Nix alone.
 { pkgs ? import <nixpkgs> { } }:
 
 let
   snapproxy = pkgs.callPackage ./package.nix { };
+
+  # Fetching and assembling wheelhouses run on the machine that builds (a wheelhouse is
+  # data, the same for every platform), so a cross package set takes its tools from
+  # buildPackages; for a native set that is the same set.
+  build = pkgs.buildPackages;
+  buildSystem = pkgs.stdenv.buildPlatform.system;
+  snapproxyForBuild = build.callPackage ./package.nix { };
+
+  # What manylinux lets a wheel take from the system instead of bundling it, beyond glibc
+  # (which comes with the interpreter): libstdc++ and libgcc_s, libz, libexpat. Graphics
+  # and GUI libraries (libGL, libX11, glib) are for the caller to add.
+  defaultLibraries = pkgs.lib.optionals pkgs.stdenv.hostPlatform.isLinux [
+    pkgs.stdenv.cc.cc.lib
+    pkgs.zlib
+    pkgs.expat
+  ];
 in
 {
-  inherit snapproxy;
+  inherit snapproxy defaultLibraries;
 
-  # fetchPythonRequirements { requirements, snapshotDate, hash, python ? pkgs.python3, ... }
-  fetchPythonRequirements = { python ? pkgs.python3, ... }@args:
+  # fetchPythonRequirements { requirements, snapshotDate, hash, python ? python3, ... }
+  fetchPythonRequirements = { python ? build.python3, ... }@args:
     import ./fetch-python-requirements.nix
       {
-        inherit snapproxy python;
-        cacert = pkgs.cacert;
-        system = pkgs.stdenv.hostPlatform.system;
+        snapproxy = snapproxyForBuild;
+        inherit python;
+        cacert = build.cacert;
+        system = buildSystem;
       }
       (builtins.removeAttrs args [ "python" ]);
 
-  # wheelhouseFromPylock { pylock, python ? pkgs.python3, name ? "python-wheelhouse" }:
+  # wheelhouseFromPylock { pylock, python ? python3, name ? "python-wheelhouse" }:
   # one fixed-output derivation per locked file, fetched with pkgs.fetchurl.
-  wheelhouseFromPylock = { python ? pkgs.python3, ... }@args:
+  wheelhouseFromPylock = { python ? build.python3, ... }@args:
     import ./wheelhouse-from-pylock.nix (args // {
       inherit python;
       fetchurl = pkgs.fetchurl;
-      system = pkgs.stdenv.hostPlatform.system;
+      system = buildSystem;
     });
 
-  # pythonEnvFromWheelhouse { python ? pkgs.python3, wheelhouse, name ? "python-env" }
+  # pythonEnvFromWheelhouse { wheelhouse, python ? python3, libraries ? defaultLibraries,
+  #   ignoreMissingLibraries ? [ ], name ? "python-env" }: installed by the target Python,
+  # so built for the host platform; its ELF files are patched by patchelf.
   pythonEnvFromWheelhouse = { python ? pkgs.python3, ... }@args:
-    import ./python-env-from-wheelhouse.nix (args // {
+    import ./python-env-from-wheelhouse.nix ({
+      patchelf = build.patchelf;
+      libraries = defaultLibraries;
+    } // args // {
       inherit python;
       system = pkgs.stdenv.hostPlatform.system;
     });

@@ -10,6 +10,18 @@ let
   snapproxyExe = executables.executable snapproxy "snapproxy";
   pythonExe = executables.python python;
 
+  # The interpreter as the fetch's output depends on it, for the name's digest: a nixpkgs
+  # Python by its version, implementation and platform, so that a nixpkgs bump that keeps
+  # Python 3.11 keeps the store path (and the output) instead of fetching everything again;
+  # an interpreter given as a path string by that path, as Nix cannot ask it its version.
+  pythonTarget =
+    if !builtins.isString python && python ? pythonVersion then {
+      version = python.pythonVersion;
+      implementation = python.implementation or "cpython";
+      platform = python.stdenv.hostPlatform.system or system;
+    }
+    else pythonExe;
+
   # lib.fakeHash: what a first build is given, so that Nix reports the true hash.
   fakeHash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
@@ -27,12 +39,17 @@ let
     , name ? "python-requirements"
     }:
     let
+      # One hash, under any of the three names; two are an error, as nixpkgs' fetchers make it.
+      hashesGiven = builtins.filter (attr: args.${attr} or null != null)
+        [ "hash" "sha256" "outputHash" ];
       hashAttr =
-        if hash != null then "hash"
-        else if sha256 != null then "sha256"
-        else if outputHash != null then "outputHash"
-        else throw "fetchPythonRequirements: give `hash` (\"\" for a first build)";
+        if hashesGiven == [ ] then
+          throw "fetchPythonRequirements: give `hash` (\"\" for a first build)"
+        else if builtins.length hashesGiven > 1 then
+          throw "fetchPythonRequirements: give only one of `hash`, `sha256` and `outputHash`, not `${builtins.concatStringsSep "` and `" hashesGiven}`"
+        else builtins.head hashesGiven;
       hashValue = args.${hashAttr};
+      hashPosition = builtins.unsafeGetAttrPos hashAttr args;
 
       # A path, a derivation or a store path string is a file; any other string is its text.
       requirementsFile =
@@ -60,7 +77,7 @@ let
       inputsDigest = builtins.substring 0 12 (builtins.hashString "sha256" (builtins.toJSON {
         requirements = builtins.readFile requirementsFile;
         inherit snapshotDate pipVersion onlyBinary platforms pythonVersion extraArgs;
-        python = pythonExe;
+        python = pythonTarget;
       }));
 
       drv = derivation ({
@@ -92,11 +109,17 @@ let
       snapproxyFetch = {
         inherit fetchArgs hashAttr;
         hash = hashValue;
-        hashPosition = builtins.unsafeGetAttrPos hashAttr args;
+        inherit hashPosition;
         withHash = newHash:
           fetchPythonRequirements
             ((builtins.removeAttrs args [ "hash" "sha256" "outputHash" ]) // { hash = newHash; });
       };
+
+      # As nixpkgs' passthru.updateScript (nix-update, maintainers/scripts/update.nix): the
+      # command that makes the hash true again, in the file where it is written.
+      updateScript =
+        if hashPosition == null then null
+        else [ snapproxyExe "refresh" hashPosition.file ];
     };
 in
 fetchPythonRequirements

@@ -17,6 +17,7 @@ DIRECTORY_MARKERS = {
     "integration": "real pip and uv clients against the proxy and a local fake upstream",
     "live": "real PyPI through the proxy (network)",
     "nix": "real nix-build",
+    "faults": "fault injection against the real serve CLI",
 }
 _SERVERS = pytest.StashKey[list[SnapproxyServer]]()
 

@@ -6,13 +6,16 @@
 # With nixpkgs:     nix-build examples/jupyterlab -A env
 # With only Nix:    nix-build examples/jupyterlab -A wheelhouse \
 #                     --argstr snapproxy "$(command -v snapproxy)" --argstr python /usr/bin/python3.11
-{ pkgs ? null, snapproxy ? null, python ? null }:
+#   and for `env` also --argstr patchelf "$(command -v patchelf)" --argstr libraries DIR,
+#   DIR holding libstdc++.so.6 and libgcc_s.so.1.
+{ pkgs ? null, snapproxy ? null, python ? null, patchelf ? null, libraries ? null }:
 
 let
   tools = import ../tools.nix {
     inherit pkgs snapproxy python;
     defaultPython = (p: p.python311);
   };
+  nixpkgs = if pkgs != null then pkgs else import <nixpkgs> { };
 in
 rec {
   wheelhouse = tools.fetchPythonRequirements {
@@ -31,5 +34,9 @@ rec {
   env = tools.pythonEnvFromWheelhouse {
     name = "jupyterlab-env";
     inherit wheelhouse;
+    patchelf = if patchelf != null then patchelf else nixpkgs.buildPackages.patchelf;
+    # pyzmq's bundled libzmq and debugpy's attach helper take libstdc++.so.6 and
+    # libgcc_s.so.1 from the system; nothing else of the 85 wheels needs a library.
+    libraries = [ (if libraries != null then libraries else nixpkgs.stdenv.cc.cc.lib) ];
   };
 }

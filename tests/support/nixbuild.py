@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+
+import pytest
 
 from tests.support.clients import base_python
 from tests.support.proxyproc import snapproxy_executable
@@ -65,3 +68,13 @@ def forget_outputs(file: Path, attrs: Sequence[str] = (), extra: Sequence[str] =
 
 def nix_build(file: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_nix("nix-build", file, "--no-out-link", *args)
+
+
+def require_tool(name: str, reason: str) -> str:
+    """The tool's path; skip without it, fail instead under SNAPPROXY_REQUIRE_NIX=1."""
+    found = shutil.which(name)
+    if found:
+        return found
+    if os.environ.get("SNAPPROXY_REQUIRE_NIX") == "1":
+        pytest.fail(f"{reason} ({name} not found and SNAPPROXY_REQUIRE_NIX=1)")
+    pytest.skip(f"{reason} ({name} not found)")

@@ -1,22 +1,33 @@
-"""The PEP 751 lock writer: plain data in, a validated, deterministic pylock.toml out."""
+"""The PEP 751 lock writer: plain data in, a validated, deterministic pylock.toml out.
+
+The writer and reader need no ``packaging.pylock`` (packaging 26); where it is importable,
+it is the independent judge of what they write and refuse.
+"""
 
 from __future__ import annotations
 
+import copy
+import importlib.util
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.markers import Marker
-from packaging.pylock import Pylock, PylockValidationError
 from packaging.specifiers import SpecifierSet
 
 from fetcher.pip_runner import Target
 from fetcher.pylock_writer import (
     LockedFile,
+    Pylock,
+    PylockValidationError,
     environment_marker,
     locked_files,
     pylock_for,
     render_pylock,
+    tool_table,
 )
 
 if sys.version_info >= (3, 11):
@@ -24,6 +35,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+REPO = Path(__file__).resolve().parents[2]
 CUTOFF = datetime(2021, 5, 1, tzinfo=timezone.utc)
 INDEX = "https://pypi.org/simple/"
 UPLOADED = datetime(2020, 12, 16, 19, 38, 34, 329342, tzinfo=timezone.utc)
@@ -67,7 +79,6 @@ def write(files: list[LockedFile]) -> str:
 def test_written_lock_validates_and_reads_back_to_the_same_files() -> None:
     text = write(FILES)
     lock = Pylock.from_dict(tomllib.loads(text))
-    lock.validate()
     assert locked_files(lock) == sorted(FILES)
 
 
@@ -190,4 +201,105 @@ def test_file_names_that_leave_the_directory_are_refused(sdist: dict[str, str]) 
         del entry["name"]
     entry.update(sdist)
     with pytest.raises(PylockValidationError):
+        locked_files(Pylock.from_dict(doc))
+
+
+def test_the_example_lock_is_written_again_byte_for_byte() -> None:
+    # The lock of examples/requests, read and written again from what it records: the
+    # bytes the writer gave when it was built on packaging.pylock, unchanged.
+    text = (REPO / "examples" / "requests" / "pylock.toml").read_text()
+    doc = tomllib.loads(text)
+    tool = tool_table(Pylock.from_dict(doc))
+    again = render_pylock(
+        pylock_for(
+            locked_files(Pylock.from_dict(doc)),
+            cutoff=datetime.fromisoformat(tool["cutoff"].replace("Z", "+00:00")),
+            index=tool["index"],
+            environment=Marker(doc["environments"][0]),
+            requires_python=SpecifierSet(doc["requires-python"]),
+            pip_version=tool["pip-version"],
+            requirements_lock=tool["requirements-lock"],
+        )
+    )
+    assert again == text
+
+
+HAS_PACKAGING_PYLOCK = importlib.util.find_spec("packaging.pylock") is not None
+needs_packaging_pylock = pytest.mark.skipif(
+    not HAS_PACKAGING_PYLOCK, reason="packaging.pylock (packaging 26+) is not installed"
+)
+
+
+@needs_packaging_pylock
+def test_packaging_reads_the_written_lock_as_written() -> None:
+    from packaging.pylock import Pylock as PackagingPylock
+
+    text = write(FILES)
+    theirs = PackagingPylock.from_dict(tomllib.loads(text))
+    assert render_pylock(theirs) == text
+    assert locked_files(theirs) == sorted(FILES)
+
+
+def _set(path: str, value: object) -> Callable[[dict[str, Any]], None]:
+    """A change to one field of a lock document (dotted path, list indexes as numbers)."""
+
+    def change(doc: dict[str, Any]) -> None:
+        *parents, last = (int(p) if p.isdigit() else p for p in path.split("."))
+        target: Any = doc
+        for part in parents:
+            target = target[part]
+        if value is None:
+            del target[last]
+        else:
+            target[last] = value
+
+    return change
+
+
+INVALID = {
+    "unsupported lock-version": _set("lock-version", "2.0"),
+    "no created-by": _set("created-by", None),
+    "no packages": _set("packages", None),
+    "environment not a marker": _set("environments", ["python_version >>> 3"]),
+    "name not normalized": _set("packages.0.name", "IDNA"),
+    "version not a version": _set("packages.0.version", "two"),
+    "size not an integer": _set("packages.0.wheels.0.size", True),
+    "no hashes": _set("packages.0.wheels.0.hashes", {}),
+    "file of another project": _set("packages.0.wheels.0.name", "six-2.10-py3-none-any.whl"),
+    "file of another version": _set("packages.0.wheels.0.name", "idna-3.0-py3-none-any.whl"),
+    "file name not a wheel name": _set("packages.0.wheels.0.name", "idna.whl"),
+    "no url and no path": _set("packages.1.sdist.url", None),
+    "no file and no source": lambda doc: doc["packages"][0].pop("wheels"),
+    "index files and a vcs source": _set("packages.0.vcs", {"type": "git", "commit-id": "a"}),
+}
+
+
+@pytest.mark.parametrize("change", list(INVALID))
+def test_what_is_no_pep_751_lock_is_refused(change: str) -> None:
+    doc = tomllib.loads(write(FILES))
+    Pylock.from_dict(copy.deepcopy(doc))  # valid before the change
+    INVALID[change](doc)
+    with pytest.raises(PylockValidationError):
+        Pylock.from_dict(doc)
+
+
+@needs_packaging_pylock
+@pytest.mark.parametrize("change", list(INVALID))
+def test_packaging_refuses_the_same_documents(change: str) -> None:
+    # Each rule above is the specification's, not one of this module's own making.
+    from packaging.pylock import Pylock as PackagingPylock
+    from packaging.pylock import PylockValidationError as PackagingError
+
+    doc = tomllib.loads(write(FILES))
+    INVALID[change](doc)
+    with pytest.raises(PackagingError):
+        PackagingPylock.from_dict(doc)
+
+
+def test_a_package_from_outside_an_index_is_refused_by_name() -> None:
+    doc = tomllib.loads(write(FILES))
+    idna = doc["packages"][0]
+    del idna["wheels"]
+    idna["vcs"] = {"type": "git", "url": "https://example.org/idna.git", "commit-id": "a" * 40}
+    with pytest.raises(PylockValidationError, match="idna: not from an index"):
         locked_files(Pylock.from_dict(doc))
