@@ -153,7 +153,7 @@ def cli(ctx: click.Context) -> None:
 @click.option(
     "--max-page-size",
     callback=_size,
-    default="64MiB",
+    default="24MiB",
     show_default=True,
     help="Largest upstream page or JSON document accepted; larger ones get a 502.",
 )

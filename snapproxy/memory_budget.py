@@ -41,9 +41,10 @@ def parse_size(text: str) -> int:
 
 
 def format_size(size: int) -> str:
+    """``size`` in the largest binary unit that states it exactly (``64 MiB``)."""
     for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if size >= factor and size % (factor // 16) == 0:
-            return f"{size / factor:g} {unit}"
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
     return f"{size} bytes"
 
 

@@ -10,6 +10,7 @@ big page's working set exists at a time.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import sys
 import time
@@ -61,6 +62,29 @@ class Offload:
         else:
             gc.collect(1)
         gc.freeze()
+        _return_freed_memory()
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None)
+        trim: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None  # not glibc
+    return trim
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def _return_freed_memory() -> None:
+    """Give the memory a big job freed back to the system (glibc keeps it otherwise).
+
+    A page's working set is several times its size and lives only while it is filtered;
+    without this the process keeps its high-water mark for good.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)

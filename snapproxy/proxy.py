@@ -59,7 +59,7 @@ from snapproxy.simple_page import (
     absolutize_urls,
     capped_meta,
     normalise_core_metadata,
-    snapshot_page,
+    snapshot_stream,
 )
 from snapproxy.snapshot import JSON, Snapshot
 from snapproxy.upstream import Fetched, Upstream, UpstreamError, UpstreamNotFound
@@ -276,7 +276,7 @@ class Proxy:
         url_for = None if self.config.direct_files else file_link(project)
 
         def build() -> bytes:
-            filtered = snapshot_page(
+            filtered = snapshot_stream(
                 fetched.parsed, tree.snapshot, page_url=self.page_url(project), url_for=url_for
             )
             if fmt.is_json:

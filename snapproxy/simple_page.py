@@ -29,6 +29,7 @@ __all__ = [
     "normalise_core_metadata",
     "rewrite_file_urls",
     "snapshot_page",
+    "snapshot_stream",
 ]
 
 # PEP 700 (1.1: versions, size, upload-time) is the newest part of the simple API this
@@ -41,6 +42,9 @@ _UNSERVED_FILE_KEYS = ("provenance", "alternate-locations")
 _UNSERVED_PAGE_KEYS = ("alternate-locations", "tracks")
 
 
+FileStep = Callable[[JSON], JSON]
+
+
 class ProjectNotAtCutoff(LookupError):
     """No file of the project survives the cutoff: it did not exist yet."""
 
@@ -49,14 +53,20 @@ def _with_files(page: JSON, files: Iterable[JSON]) -> JSON:
     return {**page, "files": list(files)}
 
 
+def _absolute_url(page_url: str) -> FileStep:
+    def step(f: JSON) -> JSON:
+        url = f["url"]
+        # urljoin is the slow part of a large page; absolute URLs (PyPI's) need none.
+        if url.startswith(("https://", "http://")):
+            return f
+        return {**f, "url": urljoin(page_url, url)}
+
+    return step
+
+
 def absolutize_urls(page: JSON, page_url: str) -> JSON:
     """Resolve relative file URLs (allowed by PEP 503) against the page's own URL."""
-
-    def absolute(url: str) -> str:
-        # urljoin is the slow part of a large page; absolute URLs (PyPI's) need none.
-        return url if url.startswith(("https://", "http://")) else urljoin(page_url, url)
-
-    return _with_files(page, ({**f, "url": absolute(f["url"])} for f in page.get("files") or []))
+    return _with_files(page, map(_absolute_url(page_url), page.get("files") or []))
 
 
 def drop_invisible_files(page: JSON, snapshot: Snapshot) -> JSON:
@@ -66,11 +76,15 @@ def drop_invisible_files(page: JSON, snapshot: Snapshot) -> JSON:
     )
 
 
+def _unyanked(f: JSON) -> JSON:
+    return {**f, "yanked": False}
+
+
 def apply_yanked_policy(page: JSON, policy: YankedPolicy) -> JSON:
     """PEP 592 yank marks: passed through (``keep``) or cleared (``ignore``)."""
     if policy == "keep":
         return page
-    return _with_files(page, ({**f, "yanked": False} for f in page["files"]))
+    return _with_files(page, map(_unyanked, page["files"]))
 
 
 def _same_version(listed: str, live: set[Version]) -> bool:
@@ -102,31 +116,35 @@ def keep_live_versions(page: JSON) -> JSON:
 _OLD_METADATA_KEYS = ("dist-info-metadata", "data-dist-info-metadata")
 
 
+def _new_metadata_key(f: JSON) -> JSON:
+    out = {k: v for k, v in f.items() if k not in _OLD_METADATA_KEYS}
+    value = f.get("core-metadata")
+    for key in _OLD_METADATA_KEYS:
+        if value is None:
+            value = f.get(key)
+    if value:
+        out["core-metadata"] = value
+    else:
+        out.pop("core-metadata", None)
+    return out
+
+
 def normalise_core_metadata(page: JSON) -> JSON:
     """PEP 658/714: advertise metadata under ``core-metadata`` only.
 
     PEP 714 renamed the key because the old one crashed pip 22.3 to 23.1; the JSON form
     keeps only the new key (HTML renders both attributes).
     """
+    return _with_files(page, map(_new_metadata_key, page["files"]))
 
-    def fix(f: JSON) -> JSON:
-        out = {k: v for k, v in f.items() if k not in _OLD_METADATA_KEYS}
-        value = f.get("core-metadata")
-        for key in _OLD_METADATA_KEYS:
-            if value is None:
-                value = f.get(key)
-        if value:
-            out["core-metadata"] = value
-        else:
-            out.pop("core-metadata", None)
-        return out
 
-    return _with_files(page, (fix(f) for f in page["files"]))
+def _url_from(url_for: Callable[[JSON], str]) -> FileStep:
+    return lambda f: {**f, "url": url_for(f)}
 
 
 def rewrite_file_urls(page: JSON, url_for: Callable[[JSON], str]) -> JSON:
     """Point every file at the URL ``url_for`` gives it (the proxy's own file route)."""
-    return _with_files(page, ({**f, "url": url_for(f)} for f in page["files"]))
+    return _with_files(page, map(_url_from(url_for), page["files"]))
 
 
 def _api_version_tuple(text: object) -> tuple[int, int]:
@@ -147,13 +165,53 @@ def capped_meta(meta: object) -> JSON:
     return {"api-version": f"{honoured[0]}.{honoured[1]}"}
 
 
-def cap_meta(page: JSON) -> JSON:
-    """Cap ``meta`` (:func:`capped_meta`) and drop the data of API versions not honoured."""
+def _served_keys(f: JSON) -> JSON:
+    return {k: v for k, v in f.items() if k not in _UNSERVED_FILE_KEYS}
+
+
+def _capped_page(page: JSON, files: Iterable[JSON]) -> JSON:
     out = {k: v for k, v in page.items() if k not in _UNSERVED_PAGE_KEYS}
     out["meta"] = capped_meta(page.get("meta"))
-    out["files"] = [
-        {k: v for k, v in f.items() if k not in _UNSERVED_FILE_KEYS} for f in page["files"]
-    ]
+    out["files"] = list(files)
+    return out
+
+
+def cap_meta(page: JSON) -> JSON:
+    """Cap ``meta`` (:func:`capped_meta`) and drop the data of API versions not honoured."""
+    return _capped_page(page, map(_served_keys, page["files"]))
+
+
+def snapshot_stream(
+    page: JSON,
+    snapshot: Snapshot,
+    *,
+    page_url: str,
+    url_for: Callable[[JSON], str] | None,
+) -> JSON:
+    """:func:`snapshot_page`, with ``files`` an iterator made file by file as it is read.
+
+    A renderer that writes each file as it comes never holds the filtered page whole:
+    for a page of 100,000 files that is tens of megabytes less at once.
+    """
+    visible = drop_invisible_files(page, snapshot)
+    if not visible["files"]:
+        raise ProjectNotAtCutoff(page.get("name", "?"))
+    steps: list[FileStep] = [_absolute_url(page_url)]
+    if snapshot.yanked == "ignore":
+        steps.append(_unyanked)
+    steps.append(_new_metadata_key)
+    if url_for is not None:
+        steps.append(_url_from(url_for))
+    steps.append(_served_keys)
+
+    def each(f: JSON) -> JSON:
+        for step in steps:
+            f = step(f)
+        return f
+
+    # keep_live_versions reads the visible files' names; the list holds references only.
+    out = keep_live_versions(_capped_page(visible, visible["files"]))
+    out["files"] = map(each, visible["files"])  # keeps the key's place in the page
     return out
 
 
@@ -167,15 +225,11 @@ def snapshot_page(
     """The page as it was at the cutoff; ``url_for=None`` keeps upstream file URLs.
 
     Raises :class:`ProjectNotAtCutoff` when no file survives (the proxy answers 404).
+    The same steps as the page functions above, applied file by file in one pass.
     """
-    page = absolutize_urls(drop_invisible_files(page, snapshot), page_url)
-    if not page["files"]:
-        raise ProjectNotAtCutoff(page.get("name", "?"))
-    page = keep_live_versions(apply_yanked_policy(page, snapshot.yanked))
-    page = normalise_core_metadata(page)
-    if url_for is not None:
-        page = rewrite_file_urls(page, url_for)
-    return cap_meta(page)
+    out = snapshot_stream(page, snapshot, page_url=page_url, url_for=url_for)
+    out["files"] = list(out["files"])
+    return out
 
 
 def find_file(page: JSON, filename: str) -> JSON | None:

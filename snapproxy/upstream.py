@@ -49,7 +49,7 @@ __all__ = [
 log = logging.getLogger("snapproxy.upstream")
 T = TypeVar("T")
 _MAX_REDIRECTS = 5
-DEFAULT_MAX_DOCUMENT = 64 * 1024 * 1024
+DEFAULT_MAX_DOCUMENT = 24 * 1024 * 1024
 
 
 class UpstreamError(Exception):
