@@ -31,7 +31,6 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_support import (
-    load_average,
     machine_facts,
     median,
     percentile,
@@ -62,8 +61,8 @@ def project_page(name: str, files: int) -> bytes:
     return json.dumps(doc).encode()
 
 
-def start_upstream(files: int) -> tuple[str, web.AppRunner, asyncio.AbstractEventLoop]:
-    pages = {"small": project_page("small", 20), "huge": project_page("huge", files)}
+def serve_pages(pages: dict[str, bytes]) -> str:
+    """A loopback upstream serving ``pages`` as PEP 691 project pages; its origin."""
 
     async def page(request: web.Request) -> web.Response:
         body = pages.get(request.match_info["name"])
@@ -89,7 +88,7 @@ def start_upstream(files: int) -> tuple[str, web.AppRunner, asyncio.AbstractEven
 
     threading.Thread(target=serve, daemon=True).start()
     ready.wait()
-    return address[0], runner, loop
+    return address[0]
 
 
 async def probe(base: str, seconds: float, busy: bool) -> list[float]:
@@ -142,7 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=6.0)
     args = parser.parse_args(argv)
 
-    upstream, _runner, _loop = start_upstream(args.files)
+    pages = {"small": project_page("small", 20), "huge": project_page("huge", args.files)}
+    upstream = serve_pages(pages)
     results: dict[str, list[list[float]]] = {"idle": [], "busy": []}
     with tempfile.TemporaryDirectory() as scratch:
         server = start_snapproxy(
@@ -174,7 +174,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"# {args.files} files on the huge page; {args.rounds} rounds of {args.seconds} s")
     for key, value in machine_facts().items():
         print(f"# {key}: {value}")
-    print(f"# load average at end: {load_average()}")
     print(table(["probe ms", "idle median (min-max)", "busy median (min-max)", "busy/idle"], rows))
     return 0
 
