@@ -15,17 +15,17 @@ import shutil
 import ssl
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import aiohttp
-from packaging.pylock import Pylock, PylockValidationError
 from packaging.specifiers import SpecifierSet
 
 from fetcher.build_requirements import InvalidSdist, build_requirements
 from fetcher.inproc_proxy import RunningProxy, running_proxy
+from fetcher.output_path import UnusableOutput, check_new_directory, check_writable_file
 from fetcher.pip_report import ChosenFile, InvalidReport, parse_report, report_environment
 from fetcher.pip_runner import (
     DEFAULT_PIP_VERSION,
@@ -39,13 +39,15 @@ from fetcher.pip_runner import (
 from fetcher.progress import Progress
 from fetcher.pylock_writer import (
     LockedFile,
+    Pylock,
+    PylockValidationError,
     environment_marker,
     locked_files,
     pylock_for,
     render_pylock,
     tool_table,
 )
-from fetcher.requirement_files import EscapingOption, check_requirement_file
+from fetcher.requirement_files import LeavesSnapshot, check_requirement, check_requirement_file
 from fetcher.requirements_lock import ConflictingVersions, render_lock
 from snapproxy.app import ServerConfig
 from snapproxy.atomic_file import write_atomically
@@ -119,11 +121,13 @@ class FetchRequest:
                 f"cutoff {format_cutoff(self.cutoff)} is less than an hour ago, so uploads "
                 "may still appear before it; choose an earlier --date or pass --allow-recent"
             )
-        for path in self.requirement_files:
-            try:
+        try:
+            for requirement in self.requirements:
+                check_requirement(requirement)
+            for path in self.requirement_files:
                 check_requirement_file(path)
-            except (EscapingOption, FileNotFoundError) as exc:
-                raise FetchError(str(exc)) from None
+        except (LeavesSnapshot, FileNotFoundError) as exc:
+            raise FetchError(str(exc)) from None
 
 
 def _proxy_config(request: FetchRequest, workdir: Path) -> ServerConfig:
@@ -227,9 +231,14 @@ async def _pip_report(
     command = pip_resolve_command(
         request.target, pip_wheel, proxy.index_url, report, absolute, requirements
     )
-    home = Path(tempfile.mkdtemp(dir=workdir, prefix="home-"))
+    # Its own HOME, and its own TMPDIR: whatever pip leaves there (it cannot clean up
+    # when it is killed) goes with the work directory.
+    scratch = Path(tempfile.mkdtemp(dir=workdir, prefix="pip-"))
+    home, tmp = scratch / "home", scratch / "tmp"
+    home.mkdir()
+    tmp.mkdir()
     try:
-        await run_pip(command, pip_environment(os.environ, home), cwd=workdir)
+        await run_pip(command, pip_environment(os.environ, home, tmp), cwd=workdir)
     except PipFailed as exc:
         cutoff = format_cutoff(request.cutoff)
         raise FetchError(f"cannot resolve {label} as of {cutoff}:\n{exc.message}") from None
@@ -322,9 +331,11 @@ def _write_output(out: Path, staged: Path, names: Sequence[str], lock: str) -> N
     out.chmod(0o555)
 
 
-def _refuse_existing(out: Path) -> None:
-    if out.exists() or out.is_symlink():
-        raise FetchError(f"output {out} already exists; remove it or choose another -o")
+def _check_output(check: Callable[[Path], None], out: Path) -> None:
+    try:
+        check(out)
+    except UnusableOutput as exc:
+        raise FetchError(str(exc)) from None
 
 
 async def _download_into(
@@ -343,9 +354,12 @@ async def _download_into(
     await _download_all([(f.url, f.sha256, staged / f.filename) for f in files], progress, ca_file)
     progress.end_bar()
     try:
-        out.mkdir(parents=True)
+        out.mkdir()
     except FileExistsError:
         raise FetchError(f"output {out} appeared while fetching; it is left alone") from None
+    except OSError as exc:
+        # Checked before the work began; this is a change made while it ran.
+        raise FetchError(f"cannot create {out}: {exc.strerror}") from None
     try:
         _write_output(out, staged, [f.filename for f in files], lock)
     except BaseException:
@@ -357,7 +371,7 @@ async def _download_into(
 async def fetch(request: FetchRequest, out: Path, progress: Progress) -> list[ChosenFile]:
     """Resolve and download into ``out``, which must not exist; on failure none is left."""
     request.check()
-    _refuse_existing(out)
+    _check_output(check_new_directory, out)
     with tempfile.TemporaryDirectory(prefix="snapproxy-fetch-") as tmp:
         workdir = Path(tmp)
         async with running_proxy(_proxy_config(request, workdir)) as proxy:
@@ -396,8 +410,7 @@ async def _locked(
 async def lock(request: FetchRequest, out: Path, progress: Progress) -> list[LockedFile]:
     """Resolve as ``fetch`` does and write the PEP 751 lock to ``out`` (atomically)."""
     request.check()
-    if not os.access(out.parent, os.W_OK):
-        raise FetchError(f"cannot write {out}: {out.parent} is not a writable directory")
+    _check_output(check_writable_file, out)
     with tempfile.TemporaryDirectory(prefix="snapproxy-lock-") as tmp:
         config = _proxy_config(request, Path(tmp))
         snapshot = Snapshot(config.cutoff, config.yanked, config.allow_undated)
@@ -422,7 +435,11 @@ async def lock(request: FetchRequest, out: Path, progress: Progress) -> list[Loc
                 )
             except _FAILURES as exc:
                 raise _explain(proxy, exc) from None
-    write_atomically(out, text.encode("utf-8"))
+    try:
+        write_atomically(out, text.encode("utf-8"))
+    except OSError as exc:
+        # Checked before the work began; this is a change made while it ran.
+        raise FetchError(f"cannot write {out}: {exc.strerror}") from None
     progress.phase(f"wrote {len(locked)} file(s) to {out}")
     return locked
 
@@ -445,7 +462,7 @@ async def fetch_from_lock(
     path: Path, out: Path, progress: Progress, ca_file: Path | None = None
 ) -> list[LockedFile]:
     """Download exactly the files a lock names into ``out``: no resolution, no pip."""
-    _refuse_existing(out)
+    _check_output(check_new_directory, out)
     pylock = read_pylock(path)
     try:
         files = locked_files(pylock)

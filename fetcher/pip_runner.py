@@ -4,13 +4,16 @@ The pip is a wheel of an exact version run with the target interpreter
 (``python pip-X-py3-none-any.whl/pip``), never the machine's pip.  Nothing of the
 machine's pip configuration reaches it: ``--isolated`` ignores configuration files and
 ``PIP_*`` variables, ``PIP_CONFIG_FILE=/dev/null`` covers the global file, the other
-``PIP_*`` variables are removed anyway, and ``HOME`` is a fresh directory.
+``PIP_*`` variables are removed anyway, and ``HOME`` is a fresh directory.  ``TMPDIR`` is
+one too, so that nothing pip leaves when it is killed outlives the fetch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,8 +153,9 @@ def pip_resolve_command(
     return [*command, "--", *requirements] if requirements else command
 
 
-def pip_environment(base: Mapping[str, str], home: Path) -> dict[str, str]:
-    """The environment pip runs in: the caller's, minus everything that configures pip."""
+def pip_environment(base: Mapping[str, str], home: Path, tmp: Path) -> dict[str, str]:
+    """The environment pip runs in: the caller's, minus everything that configures pip,
+    with ``home`` as its home and ``tmp`` for its temporary files (and its children's)."""
     env = {
         k: v
         for k, v in base.items()
@@ -162,6 +166,7 @@ def pip_environment(base: Mapping[str, str], home: Path) -> dict[str, str]:
         HOME=str(home),
         XDG_CONFIG_HOME=str(home / ".config"),
         PYTHONNOUSERSITE="1",
+        TMPDIR=str(tmp),
         # The proxy is on loopback: no proxy variable may route around it.
         NO_PROXY="127.0.0.1,localhost",
         no_proxy="127.0.0.1,localhost",
@@ -178,12 +183,15 @@ async def run_pip(command: Sequence[str], env: Mapping[str, str], cwd: Path) -> 
         stderr=asyncio.subprocess.PIPE,
         env=dict(env),
         cwd=cwd,
+        # A group of its own: a terminal's Ctrl-C reaches snapproxy alone, which decides,
+        # and the kill below reaches what pip started too (build backends, pip for builds).
+        start_new_session=True,
     )
     try:
         _stdout, stderr = await process.communicate()
     except asyncio.CancelledError:
-        # Interrupted (Ctrl-C, or a sibling failed): pip must not outlive the fetch.
-        process.kill()
+        # Interrupted (a signal, or a sibling failed): pip must not outlive the fetch.
+        _kill_group(process.pid)
         await process.wait()
         raise
     if process.returncode != 0:
@@ -192,3 +200,8 @@ async def run_pip(command: Sequence[str], env: Mapping[str, str], cwd: Path) -> 
         first = next((n for n, line in enumerate(lines) if line.startswith("ERROR:")), 0)
         message = "\n".join(line for line in lines[first:] if line.strip())
         raise PipFailed(message or f"pip exited with status {process.returncode}")
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # already gone
+        os.killpg(pid, signal.SIGKILL)

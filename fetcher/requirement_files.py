@@ -1,9 +1,11 @@
-"""Checking requirements files for options that would leave the snapshot.
+"""Checking requirements, and requirements files, for anything that would leave the snapshot.
 
 pip obeys ``--index-url``, ``--extra-index-url``, ``--find-links`` and friends written
 inside a requirements file even when it runs isolated, which would mix today's files (or
-a local directory) into a snapshot resolution.  Such files are refused up front, with the
-line that must go.  Nested ``-r``/``-c`` files are checked too.
+a local directory) into a snapshot resolution.  It also fetches a requirement that is a
+URL (``name @ URL``, a bare or VCS URL) or a local path or archive from there, not from
+the index.  Such requirements and files are refused before pip runs, naming the
+requirement or line that must go.  Nested ``-r``/``-c`` files are checked too.
 
 The file is read the way pip reads it (``pip._internal.req.req_file``): ``\\``
 continuations joined with nothing, comments stripped, the options after the requirement
@@ -19,13 +21,39 @@ import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["EscapingOption", "check_requirement_file"]
+from packaging.requirements import InvalidRequirement, Requirement
+
+__all__ = [
+    "DirectReference",
+    "EscapingOption",
+    "LeavesSnapshot",
+    "check_requirement",
+    "check_requirement_file",
+]
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")
+# pip replaces ${NAME} in a requirements file with the variable's value
+# (``req_file.ENV_VAR_RE``), which could turn a line into a URL or an option.
+_ENV_VAR = re.compile(r"\$\{[A-Z0-9_]+\}")
+# pip reads a requirement ending in one of these as a local file (``is_archive_file``).
+_ARCHIVES = (
+    ".whl", ".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz",
+    ".tar.xz", ".txz", ".tlz", ".tar.lz", ".tar.lzma",
+)  # fmt: skip
+_TRAILING_EXTRAS = re.compile(r"\[[^\]]*\]$")
+_SNAPSHOT_ONLY = "snapproxy resolves from the snapshot only"
 
 
-class EscapingOption(ValueError):
+class LeavesSnapshot(ValueError):
+    """A requirement or requirements-file line that makes pip look beyond the snapshot."""
+
+
+class EscapingOption(LeavesSnapshot):
     """A requirements file sets an index or link option."""
+
+
+class DirectReference(LeavesSnapshot):
+    """A requirement pip takes from a URL or a local path instead of the index."""
 
 
 class _Refused(Exception):
@@ -72,6 +100,8 @@ _ESCAPES = {
     "no_index": "--no-index",
     "find_links": "--find-links",
     "trusted_hosts": "--trusted-host",
+    # An editable is always a local directory or a VCS URL.
+    "editables": "--editable",
 }
 
 
@@ -93,13 +123,43 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
         yield start, _COMMENT.sub("", "".join(parts)).strip()
 
 
-def _options(line: str) -> str:
-    """pip's ``break_args_options``: everything from the first word that starts with -."""
+def _split(line: str) -> tuple[str, str]:
+    """pip's ``break_args_options``: the requirement, and everything from the first word
+    that starts with -."""
     words = line.split(" ")
     for n, word in enumerate(words):
         if word.startswith("-"):
-            return " ".join(words[n:])
-    return ""
+            return " ".join(words[:n]), " ".join(words[n:])
+    return line, ""
+
+
+def _why_not_by_name(text: str) -> str | None:
+    """Why pip would not look ``text`` up by name on the index, or None if it would."""
+    try:
+        parsed = Requirement(text)
+    except InvalidRequirement as exc:
+        if "://" in text or re.match(r"^[a-z]+\+[a-z]+:", text):
+            return "is a URL"
+        if text.startswith((".", "/", "~")) or "/" in text:
+            return "is a local path"
+        # The parser's message continues with a drawing of the position.
+        return f"is not a valid requirement ({str(exc).splitlines()[0]})"
+    if parsed.url:
+        return f"is a direct reference to {parsed.url}"
+    # pip's parse_req_from_line: markers off, extras off, then the archive test.
+    head = _TRAILING_EXTRAS.sub("", text.split(";", 1)[0].strip())
+    if head.lower().endswith(_ARCHIVES):
+        return "is read by pip as a local archive"
+    return None
+
+
+def check_requirement(text: str, where: str = "requirement") -> None:
+    """Raise :class:`DirectReference` unless pip would look ``text`` up on the index."""
+    why = _why_not_by_name(text)
+    if why is not None:
+        raise DirectReference(
+            f"{where} {text!r} {why}; {_SNAPSHOT_ONLY}, so require it by name and version"
+        )
 
 
 def check_requirement_file(path: Path, _seen: frozenset[Path] = frozenset()) -> None:
@@ -113,7 +173,15 @@ def check_requirement_file(path: Path, _seen: frozenset[Path] = frozenset()) -> 
         raise FileNotFoundError(f"cannot read requirements file {path}: {exc.strerror}") from None
     parser = _parser()
     for number, line in _logical_lines(text):
-        options = _options(line)
+        variable = _ENV_VAR.search(line)
+        if variable:
+            raise LeavesSnapshot(
+                f"{path}:{number} uses {variable.group()}, which pip replaces with the "
+                "environment's value; write the value instead"
+            )
+        requirement, options = _split(line)
+        if requirement.strip():
+            check_requirement(requirement.strip(), f"{path}:{number}: requirement")
         if not options:
             continue
         try:
@@ -122,10 +190,13 @@ def check_requirement_file(path: Path, _seen: frozenset[Path] = frozenset()) -> 
             # pip would refuse the line too; refusing here keeps the check sound.
             raise EscapingOption(f"{path}:{number} cannot be read ({exc}); fix that line") from None
         for dest, spelling in _ESCAPES.items():
-            if getattr(values, dest, None):
+            value = getattr(values, dest, None)
+            if value:
+                # With its value (the first, for a repeatable one), unless it is a flag.
+                given = value[0] if isinstance(value, list) else value
+                shown = spelling if given is True else f"{spelling} {given}"
                 raise EscapingOption(
-                    f"{path}:{number} sets {spelling}; snapproxy resolves from the snapshot "
-                    "only, so remove that option"
+                    f"{path}:{number} sets {shown}; {_SNAPSHOT_ONLY}, so remove that option"
                 )
         nested_files = [
             *(getattr(values, "requirements", None) or []),

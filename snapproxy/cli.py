@@ -62,8 +62,8 @@ def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
         size = parse_size(value)
     except InvalidSize as exc:
         raise click.BadParameter(str(exc), ctx, param) from None
-    if size < 1024 * 1024:
-        raise click.BadParameter(f"{value!r} is less than 1 MiB; give at least 1MiB", ctx, param)
+    if size <= 0:
+        raise click.BadParameter(f"{value!r} is no size; give one above 0, e.g. 64MiB", ctx, param)
     return size
 
 
@@ -407,7 +407,7 @@ def _run_fetcher(work: Coroutine[Any, Any, object]) -> None:
     "out",
     required=True,
     type=click.Path(path_type=Path),
-    help="Directory to create with the wheelhouse (must not exist).",
+    help="Directory to create with the wheelhouse (must not exist; its parent must).",
 )
 @click.option(
     "--from-lock",

@@ -231,8 +231,8 @@ async def send(
     clean 502; one that fails later is cut before its response completes.
     """
     download.attach()
+    response: web.StreamResponse | None = None
     try:
-        response: web.StreamResponse | None = None
         sent = 0
         while True:
             available = download.readable()
@@ -263,5 +263,9 @@ async def send(
                 return response
             else:
                 await download.changed()
+    except ConnectionError:
+        # The client went away; the download goes on for the others (and the store).
+        CACHE_STATUS.set("client gone")
+        return response if response is not None else web.Response(status=499)
     finally:
         download.detach()

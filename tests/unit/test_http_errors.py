@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from snapproxy.app import PROXY
-
 from tests.support.distributions import make_wheel
 from tests.support.fakeindex import FakeFile, FakeIndex
 from tests.unit.http_fixtures import (

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
+import sys
 from pathlib import Path
 
 import pytest
 
-from fetcher.pip_runner import Target, pip_environment, pip_resolve_command, pip_wheel_filename
+from fetcher.pip_runner import (
+    Target,
+    pip_environment,
+    pip_resolve_command,
+    pip_wheel_filename,
+    run_pip,
+)
 
 INDEX = "http://127.0.0.1:4321/snapshot/2021-05-01T00:00:00Z/simple/"
 
@@ -156,12 +165,13 @@ BASE = {
     "HTTPS_PROXY": "http://proxy.example:3128",
     "NO_PROXY": "example.com",
     "SSL_CERT_FILE": "/etc/ssl/certs/ca.pem",
+    "TMPDIR": "/tmp/user",
 }
 
 
 def test_pip_environment_removes_pip_settings(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    env = pip_environment(BASE, home)
+    env = pip_environment(BASE, home, tmp_path / "tmp")
     leftovers = {k for k in env if k.startswith("PIP_")}
     assert leftovers == {"PIP_CONFIG_FILE"}
     assert env["PIP_CONFIG_FILE"] == os.devnull == "/dev/null"
@@ -171,15 +181,22 @@ def test_pip_environment_removes_pip_settings(tmp_path: Path) -> None:
 
 def test_pip_environment_fresh_home(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    env = pip_environment(BASE, home)
+    env = pip_environment(BASE, home, tmp_path / "tmp")
     assert env["HOME"] == str(home)
     # pip reads ~/.config/pip/pip.conf through XDG_CONFIG_HOME: it must not be the user's.
     assert env["XDG_CONFIG_HOME"].startswith(str(home))
     assert env["PYTHONNOUSERSITE"] == "1"
 
 
+def test_pip_environment_own_temporary_directory(tmp_path: Path) -> None:
+    # pip (and what it starts) puts its temporary files there, which go with the fetch's
+    # work directory even when pip is killed before it can clean up.
+    env = pip_environment(BASE, tmp_path / "home", tmp_path / "tmp")
+    assert env["TMPDIR"] == str(tmp_path / "tmp")
+
+
 def test_pip_environment_keeps_the_rest(tmp_path: Path) -> None:
-    env = pip_environment(BASE, tmp_path)
+    env = pip_environment(BASE, tmp_path, tmp_path / "tmp")
     for variable in ("PATH", "LANG", "HTTPS_PROXY", "SSL_CERT_FILE"):
         assert env[variable] == BASE[variable]
     # loopback never goes through a proxy
@@ -189,12 +206,12 @@ def test_pip_environment_keeps_the_rest(tmp_path: Path) -> None:
 
 def test_pip_environment_does_not_touch_its_input(tmp_path: Path) -> None:
     base = dict(BASE)
-    pip_environment(base, tmp_path)
+    pip_environment(base, tmp_path, tmp_path / "tmp")
     assert base == BASE
 
 
 def test_pip_environment_from_an_empty_base(tmp_path: Path) -> None:
-    env = pip_environment({}, tmp_path)
+    env = pip_environment({}, tmp_path, tmp_path / "tmp")
     assert env["PIP_CONFIG_FILE"] == "/dev/null"
     assert env["HOME"] == str(tmp_path)
 
@@ -206,3 +223,52 @@ def test_requirements_are_never_read_as_pip_options() -> None:
     )
     assert command[-2:] == ["--", "--index-url=https://evil.example/simple"]
     assert command.index("--requirement") < command.index("--")
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+# Stands in for pip building an sdist's metadata: a child of its own that outlives a
+# killed parent unless the whole process group is killed.
+_PARENT_OF_A_SLEEPER = """
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+with open(sys.argv[1] + ".part", "w") as out:
+    out.write(str(child.pid))
+os.rename(sys.argv[1] + ".part", sys.argv[1])
+time.sleep(3600)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+async def test_cancelling_pip_kills_what_it_started_too(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    command = [sys.executable, "-c", _PARENT_OF_A_SLEEPER, str(pid_file)]
+    running = asyncio.ensure_future(run_pip(command, dict(os.environ), cwd=tmp_path))
+    # Hang guards only: each wait ends as soon as its event happens.
+    for _ in range(6000):
+        if pid_file.exists() or running.done():
+            break
+        await asyncio.sleep(0.01)
+    child = int(pid_file.read_text())
+    try:
+        running.cancel()
+        # A survivor keeps pip's output pipes open, and run_pip would wait for it.
+        done, _ = await asyncio.wait({running}, timeout=60)
+        assert done, "run_pip still waits after being cancelled: pip's child lives on"
+        for _ in range(6000):
+            if not _alive(child):
+                break
+            await asyncio.sleep(0.01)
+        assert not _alive(child)
+    finally:
+        if _alive(child):
+            os.kill(child, signal.SIGKILL)
+        with pytest.raises(asyncio.CancelledError):
+            await running

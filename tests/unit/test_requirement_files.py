@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from fetcher.requirement_files import EscapingOption, check_requirement_file
+from fetcher.requirement_files import (
+    DirectReference,
+    EscapingOption,
+    LeavesSnapshot,
+    check_requirement,
+    check_requirement_file,
+)
 
 EVIL = "https://evil.example/simple"
 
@@ -192,3 +198,107 @@ def test_option_lines_pip_cannot_read_are_refused(tmp_path: Path, line: str) -> 
     req.write_text(f"requests {line}\n")
     with pytest.raises(EscapingOption, match=r"r\.txt:1 cannot be read"):
         check_requirement_file(req)
+
+
+# ---- requirements pip would take from a URL or a path, not from the index ----------------
+# Each one was checked against pip 26.3 (`pip._internal.req.constructors.
+# install_req_from_line`): it gives a link (a URL, VCS URL or local file), not a name to
+# look up on the index.
+WITNESS = "http://127.0.0.1:9/alpha-1.0-py3-none-any.whl"
+DIRECT = [
+    pytest.param(f"alpha @ {WITNESS}", "direct reference", id="name @ URL"),
+    pytest.param(f"alpha[x]@{WITNESS} ; python_version > '3'", "direct reference", id="@-tight"),
+    pytest.param("alpha @ file:///srv/alpha-1.0-py3-none-any.whl", "direct reference",
+                 id="name @ file URL"),
+    pytest.param("alpha @ git+https://example.com/alpha.git@v1", "direct reference",
+                 id="name @ VCS URL"),
+    pytest.param(WITNESS, "is a URL", id="bare URL"),
+    pytest.param("git+https://example.com/alpha.git#egg=alpha", "is a URL", id="VCS URL"),
+    pytest.param("hg+http://example.com/alpha", "is a URL", id="hg URL"),
+    pytest.param("./alpha", "local path", id="relative dir"),
+    pytest.param("/srv/alpha-1.0.tar.gz", "local path", id="absolute archive"),
+    pytest.param("sub/alpha-1.0-py3-none-any.whl", "local path", id="archive in a dir"),
+    # Valid PEP 508 names, but pip reads a name ending like an archive as a file.
+    pytest.param("alpha-1.0-py3-none-any.whl", "local archive", id="wheel file name"),
+    pytest.param("alpha.zip", "local archive", id="zip"),
+    pytest.param("alpha.tar.gz[extra]", "local archive", id="archive with extras"),
+    pytest.param("alpha.tgz;python_version>'3'", "local archive", id="archive with marker"),
+]
+
+
+@pytest.mark.parametrize(
+    ("requirement", "why"),
+    # An argument reaches pip after "--", so even an option is read as a requirement.
+    [*DIRECT, pytest.param("-e", "not a valid requirement", id="an option")],
+)
+def test_requirements_not_by_name_are_refused(requirement: str, why: str) -> None:
+    with pytest.raises(DirectReference) as info:
+        check_requirement(requirement)
+    message = str(info.value)
+    assert repr(requirement) in message
+    assert why in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "requirement",
+    [
+        "alpha",
+        "alpha==1.0",
+        "alpha[socks]>=2,<3 ; python_version >= '3.8'",
+        "zope.interface",
+        "backports.tarfile",  # ends in "tarfile", not ".tar"
+        "alpha.zip==1.0",  # pip reads it as a name with a version
+        "Alpha_Beta~=1.2",
+    ],
+)
+def test_requirements_by_name_are_accepted(requirement: str) -> None:
+    check_requirement(requirement)  # does not raise
+
+
+@pytest.mark.parametrize(("requirement", "why"), DIRECT)
+def test_requirement_lines_not_by_name_are_refused(
+    tmp_path: Path, requirement: str, why: str
+) -> None:
+    req = tmp_path / "r.txt"
+    req.write_text(f"beta==1.0\n{requirement} --hash=sha256:{'a' * 64}\n")
+    with pytest.raises(DirectReference) as info:
+        check_requirement_file(req)
+    message = str(info.value)
+    assert f"{req}:2: requirement {requirement!r}" in message
+    assert why in message
+
+
+@pytest.mark.parametrize("include", ["-r", "-c"])
+def test_requirements_in_included_files_are_checked(tmp_path: Path, include: str) -> None:
+    (tmp_path / "r.txt").write_text(f"beta\n{include} more.txt\n")
+    (tmp_path / "more.txt").write_text(f"alpha @ {WITNESS}\n")
+    with pytest.raises(DirectReference, match=r"more\.txt:1: requirement 'alpha @ "):
+        check_requirement_file(tmp_path / "r.txt")
+
+
+@pytest.mark.parametrize(
+    "line", ["-e ./alpha", "--editable=git+https://example.com/alpha.git#egg=alpha", "-e."]
+)
+def test_editables_are_refused(tmp_path: Path, line: str) -> None:
+    req = tmp_path / "r.txt"
+    req.write_text(f"{line}\n")
+    with pytest.raises(EscapingOption, match=r"r\.txt:1 sets --editable"):
+        check_requirement_file(req)
+
+
+@pytest.mark.parametrize(
+    "line", ["${ALPHA_URL}", "alpha @ ${BASE}/alpha.whl", "-r ${MORE}", "alpha==${VERSION}"]
+)
+def test_environment_variables_pip_would_expand_are_refused(tmp_path: Path, line: str) -> None:
+    req = tmp_path / "r.txt"
+    req.write_text(f"{line}\n")
+    with pytest.raises(LeavesSnapshot, match=r"r\.txt:1 uses \$\{[A-Z_]+\}, which pip replaces"):
+        check_requirement_file(req)
+
+
+def test_what_pip_does_not_expand_is_not_a_variable(tmp_path: Path) -> None:
+    # pip expands only ${NAME} with upper-case letters, digits and _; comments go first.
+    req = tmp_path / "r.txt"
+    req.write_text("alpha  # see ${DOCS}\n")
+    check_requirement_file(req)  # does not raise
