@@ -26,7 +26,9 @@ class RunningProxy:
 @asynccontextmanager
 async def running_proxy(config: ServerConfig) -> AsyncIterator[RunningProxy]:
     app = create_app(config)
-    runner = runner_for(app)
+    # The only client is this process's pip, gone by the time the proxy stops (or being
+    # killed after a signal): nothing is worth waiting for.
+    runner = runner_for(app, shutdown_timeout=0.1)
     await runner.setup()
     try:
         site = web.TCPSite(runner, "127.0.0.1", 0)

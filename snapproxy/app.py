@@ -74,12 +74,14 @@ class AccessLogger(AbstractAccessLogger):
         )
 
 
-def runner_for(app: web.Application) -> web.AppRunner:
+def runner_for(app: web.Application, *, shutdown_timeout: float = 60.0) -> web.AppRunner:
     """The runner every entry point serves the app with (so each logs the same way).
 
     ``keepalive_timeout`` closes a connection that has no request under way once it has
     been quiet that long: idle keep-alives, and connections that never complete their
     request headers (slowloris) alike, since the timer starts with the connection.
+    ``shutdown_timeout`` is how long a stop waits for requests still running (aiohttp
+    reads 0 as "for ever").
     """
     return web.AppRunner(
         app,
@@ -87,6 +89,7 @@ def runner_for(app: web.Application) -> web.AppRunner:
         access_log=log,
         handle_signals=False,
         keepalive_timeout=app[CONFIG].idle_timeout,
+        shutdown_timeout=shutdown_timeout,
     )
 
 
