@@ -271,7 +271,14 @@ def version(argv: Sequence[str]) -> str:
 
 
 # What `snapproxy hash` runs; an uncommitted change there is named next to the commit.
-HASH_PATH_FILES = ["fetcher/nar.py", "fetcher/hash_formats.py", "snapproxy/cli.py"]
+HASH_PATH_FILES = [
+    "fetcher/nar.py",
+    "fetcher/hash_formats.py",
+    "fetcher/commands.py",
+    "snapproxy/cli.py",
+    "snapproxy/cli_options.py",
+    "snapproxy/serve_command.py",
+]
 
 
 def git_head() -> str:

@@ -1,0 +1,242 @@
+"""``snapproxy serve``: the snapshot proxy as a long-running server."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from snapproxy.cli_options import (
+    cutoff_value,
+    default_cache_dir,
+    origin_value,
+    setup_logging,
+    size_value,
+)
+from snapproxy.cutoff import format_cutoff, is_recent
+from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
+
+if TYPE_CHECKING:
+    from snapproxy.server_config import ServerConfig
+
+__all__ = ["serve"]
+
+
+@click.command()
+@click.option(
+    "--date",
+    "cutoff",
+    callback=cutoff_value,
+    required=True,
+    help="Cutoff: YYYY-MM-DD (midnight UTC) or an RFC 3339 datetime with a zone. "
+    "Files uploaded at or after it are hidden.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port to listen on; 0 picks a free one.",
+)
+@click.option(
+    "--upstream",
+    callback=origin_value,
+    default=DEFAULT_UPSTREAM,
+    show_default=True,
+    help="Index origin serving /simple/ and /pypi/.",
+)
+@click.option(
+    "--files-host",
+    callback=origin_value,
+    default=DEFAULT_FILES_HOST,
+    show_default=True,
+    help="Origin of distribution files.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Disk cache directory [default: $XDG_CACHE_HOME/snapproxy].",
+)
+@click.option("--no-cache", is_flag=True, help="Keep no disk cache (memory only).")
+@click.option(
+    "--yanked",
+    type=click.Choice(["keep", "ignore"]),
+    default="keep",
+    show_default=True,
+    help="keep: pass PEP 592 yank marks through; ignore: show every file unyanked.",
+)
+@click.option(
+    "--allow-undated", is_flag=True, help="Show files that have no upload time (hidden by default)."
+)
+@click.option(
+    "--direct-files",
+    is_flag=True,
+    help="Leave file URLs pointing at upstream instead of this proxy.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for upstream to connect or send data.",
+)
+@click.option(
+    "--memory-budget",
+    callback=size_value,
+    default="64MiB",
+    show_default=True,
+    help="Bytes of memory for every in-memory cache together (KiB, MiB, GiB).",
+)
+@click.option(
+    "--max-page-size",
+    callback=size_value,
+    default="24MiB",
+    show_default=True,
+    help="Largest upstream page or JSON document accepted; larger ones get a 502.",
+)
+@click.option(
+    "--negative-ttl",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds an upstream failure is remembered and answered without retrying; 0: never.",
+)
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0.1),
+    default=15.0,
+    show_default=True,
+    help="Seconds a client connection may stay without a complete request before it is closed.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only.")
+@click.option("-v", "--verbose", is_flag=True, help="Log upstream traffic too.")
+def serve(
+    cutoff: datetime,
+    host: str,
+    port: int,
+    upstream: str,
+    files_host: str,
+    cache_dir: Path | None,
+    no_cache: bool,
+    yanked: str,
+    allow_undated: bool,
+    direct_files: bool,
+    timeout: float,
+    memory_budget: int,
+    max_page_size: int,
+    negative_ttl: float,
+    idle_timeout: float,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Serve the index as it was at --date."""
+    if no_cache and cache_dir is not None:
+        raise click.UsageError("--cache-dir and --no-cache exclude each other; drop one")
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose exclude each other; drop one")
+    log = setup_logging("WARNING" if quiet else "DEBUG" if verbose else "INFO")
+    if is_recent(cutoff, datetime.now(timezone.utc)):
+        log.warning(
+            "cutoff %s is less than an hour ago: uploads may still appear before it, so "
+            "answers can change",
+            format_cutoff(cutoff),
+        )
+    from snapproxy.server_config import ServerConfig
+
+    if not no_cache:
+        _usable_cache_dir(cache_dir or default_cache_dir())
+    config = ServerConfig(
+        cutoff=cutoff,
+        upstream=upstream,
+        files_host=files_host,
+        cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
+        yanked="ignore" if yanked == "ignore" else "keep",
+        allow_undated=allow_undated,
+        direct_files=direct_files,
+        timeout=timeout,
+        memory_budget=memory_budget,
+        max_page_size=max_page_size,
+        negative_ttl=negative_ttl,
+        idle_timeout=idle_timeout,
+    )
+    import asyncio
+
+    _raise_open_file_limit()
+    asyncio.run(_serve(config, host, port))
+
+
+def _raise_open_file_limit() -> None:
+    """Take the hard limit of open descriptors: each client connection holds one."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        # On failure the soft limit stays; the idle timeout still frees descriptors.
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def _usable_cache_dir(path: Path) -> None:
+    """Refuse a cache directory that cannot be written, before serving anything."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot create {str(path)!r} ({exc.strerror}); choose another or pass --no-cache",
+            param_hint="'--cache-dir'",
+        ) from None
+    if not os.access(path, os.W_OK):
+        raise click.BadParameter(
+            f"{str(path)!r} is not writable; choose another or pass --no-cache",
+            param_hint="'--cache-dir'",
+        )
+
+
+async def _serve(config: ServerConfig, host: str, port: int) -> None:
+    import asyncio
+    import logging
+
+    from aiohttp import web
+
+    from snapproxy.app import create_app, runner_for
+
+    runner = runner_for(create_app(config))
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port, or "
+            "--port 0 for a free one"
+        ) from None
+    bound = runner.addresses[0]
+    shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+    base = f"http://{shown}:{bound[1]}"
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        logging.getLogger("snapproxy").warning(
+            "listening on %s: anyone who can reach it can use this proxy", host
+        )
+    click.echo(
+        f"snapproxy: {config.upstream} as of {format_cutoff(config.cutoff)} on {base}/ "
+        f"- pip install --index-url {base}/simple/ ..."
+    )
+    sys.stdout.flush()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
