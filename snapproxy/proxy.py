@@ -61,6 +61,7 @@ from snapproxy.simple_page import (
     normalise_core_metadata,
     snapshot_stream,
 )
+from snapproxy.single_flight import SingleFlight
 from snapproxy.snapshot import JSON, Snapshot
 from snapproxy.upstream import Fetched, Upstream, UpstreamError, UpstreamNotFound
 
@@ -114,7 +115,7 @@ class Proxy:
         self.offload = offload
         self.downloads = Downloads(upstream, files)
         self.index = config.upstream.rstrip("/")
-        self._building: dict[Hashable, asyncio.Future[Any]] = {}
+        self._building: SingleFlight[Any] = SingleFlight()
 
     @property
     def mismatched(self) -> Any:
@@ -184,18 +185,13 @@ class Proxy:
         if found is not None:
             value: T = found
             return value
-        future = self._building.get(key)
-        if future is None:
 
-            async def run() -> T:
-                result = await self.offload.run(size, build)
-                self.budget.put(key, result, cost(result))
-                return result
+        async def run() -> Any:
+            result = await self.offload.run(size, build)
+            self.budget.put(key, result, cost(result))
+            return result
 
-            future = asyncio.ensure_future(run())
-            self._building[key] = future
-            future.add_done_callback(lambda _: self._building.pop(key, None))
-        built: T = await asyncio.shield(future)
+        built: T = await self._building.run(key, run)
         return built
 
     async def representation(

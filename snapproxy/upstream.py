@@ -30,6 +30,7 @@ from snapproxy.cache_lock import held
 from snapproxy.memory_budget import format_size
 from snapproxy.offload import Offload
 from snapproxy.page_cache import CachedDocument, PageCache, cache_key
+from snapproxy.single_flight import SingleFlight
 
 __all__ = [
     "DEFAULT_MAX_DOCUMENT",
@@ -126,7 +127,7 @@ class Upstream:
         self.max_document = max_document
         self.failures = FailureMemory(negative_ttl, clock)
         self.clock = clock
-        self._inflight: dict[str, asyncio.Future[Fetched]] = {}
+        self._inflight: SingleFlight[Fetched] = SingleFlight()
 
     def check_allowed(self, url: str) -> None:
         if origin_of(url) not in self.allowed:
@@ -177,12 +178,7 @@ class Upstream:
         """
         self.check_allowed(url)
         key = cache_key(url, accept)
-        future = self._inflight.get(key)
-        if future is None:
-            future = asyncio.ensure_future(self._document(key, url, accept, parse))
-            self._inflight[key] = future
-            future.add_done_callback(lambda _: self._inflight.pop(key, None))
-        return await asyncio.shield(future)
+        return await self._inflight.run(key, lambda: self._document(key, url, accept, parse))
 
     async def _from_disk(self, key: str, parse: Callable[[bytes], Any]) -> CachedDocument | None:
         loaded = await asyncio.to_thread(self.cache.load, key)
