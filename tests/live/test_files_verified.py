@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import urljoin
 
 import pytest
 
@@ -38,11 +39,13 @@ def test_downloaded_file_has_the_advertised_sha256(
     entry = proxy_idna[filename]
     published = upstream_idna[filename]["hashes"]["sha256"]
     assert entry["hashes"]["sha256"] == published
-    assert entry["url"].startswith(f"{live_proxy.base}/files/")
+    # Relative to the page (PEP 691), inside the proxy's file route.
+    url = urljoin(f"{live_proxy.base}/simple/idna/", entry["url"])
+    assert url.startswith(f"{live_proxy.base}/files/")
     # First download streams from upstream while hashing; the second comes from the disk
     # cache. Both must be exactly the published bytes.
     for _ in ("upstream", "cache"):
-        reply = fetch(entry["url"])
+        reply = fetch(url)
         assert reply.status == 200, reply.body[:500]
         assert len(reply.body) == upstream_idna[filename]["size"]
         assert hashlib.sha256(reply.body).hexdigest() == published

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 import pytest
 from packaging.utils import canonicalize_name
@@ -120,7 +121,8 @@ def test_json_page_lists_exactly_the_files_uploaded_before_the_cutoff(
         assert f["upload-time"] == want["upload-time"], f["filename"]
         assert f.get("requires-python") == want.get("requires-python"), f["filename"]
         assert f.get("yanked", False) == want.get("yanked", False), f["filename"]
-        assert f["url"].startswith(_files_url(live_proxy.base)), f["url"]
+        # Relative to the page (PEP 691), inside the proxy's file route.
+        assert urljoin(reply.url, f["url"]).startswith(_files_url(live_proxy.base)), f["url"]
     assert "_last-serial" not in page["meta"]
 
 
@@ -143,7 +145,7 @@ def test_html_page_lists_exactly_the_files_uploaded_before_the_cutoff(
     for a in anchors:
         want = expected[a.text]
         assert a.sha256 == want["hashes"]["sha256"], a.text
-        assert a.href.startswith(_files_url(live_proxy.base)), a.href
+        assert urljoin(reply.url, a.href).startswith(_files_url(live_proxy.base)), a.href
         assert (a.attrs.get("data-requires-python") or None) == (
             want.get("requires-python") or None
         ), a.text
