@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,6 +24,8 @@ from snapproxy.cutoff import format_cutoff, is_recent
 from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
 
 if TYPE_CHECKING:
+    import asyncio
+
     from snapproxy.server_config import ServerConfig
 
 __all__ = ["serve"]
@@ -234,9 +237,31 @@ async def _serve(config: ServerConfig, host: str, port: int) -> None:
     sys.stdout.flush()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quiet_when_out_of_descriptors)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+def _quiet_when_out_of_descriptors(
+    loop: asyncio.AbstractEventLoop, context: dict[str, Any]
+) -> None:
+    """One warning line, not a traceback per attempt, when accept() runs out of descriptors.
+
+    asyncio then pauses accepting for a second and tries again; the idle timeout frees
+    the descriptors of connections that never complete a request.
+    """
+    import logging  # here: `snapproxy hash` starts through this module and needs none
+
+    exc = context.get("exception")
+    if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
+        logging.getLogger("snapproxy").warning(
+            "out of file descriptors (%s); new connections wait until idle ones close "
+            "(--idle-timeout) or the limit is raised (ulimit -n)",
+            exc.strerror,
+        )
+        return
+    loop.default_exception_handler(context)
