@@ -132,29 +132,38 @@ class FileStore:
             while len(self._verified) > self._VERIFIED_LIMIT:
                 self._verified.popitem(last=False)
 
+    def known(self, verifier: Verifier) -> Path | None:
+        """The stored file if this process verified it and it is unchanged since: a stat,
+        no hashing, so it can run on the event loop."""
+        if not self.keep:
+            return None
+        path = self.path(verifier)
+        try:
+            identity = _stat_identity(path.stat())
+        except OSError:
+            return None
+        with self._lock:
+            known = self._verified.get(path)
+        return path if known == identity else None
+
     def lookup(self, verifier: Verifier, size: int | None) -> Path | None:
         """The stored file, checked against its digest and size; None when absent or bad.
 
         Blocking (it may hash the whole file): call it off the event loop.
         """
-        if not self.keep:
-            return None
+        known = self.known(verifier)
+        if known is not None or not self.keep:
+            return known
         path = self.path(verifier)
-        try:
-            st = path.stat()
-        except OSError:
-            return None
-        with self._lock:
-            known = self._verified.get(path)
-        if known == _stat_identity(st):
-            return path
         check = Verifier(verifier.algorithm, verifier.digest)
         try:
             with path.open("rb") as f:
                 while chunk := f.read(1024 * 1024):
                     check.update(chunk)
+                check_size(size, f.tell())
             check.check()
-            check_size(size, st.st_size)
+        except FileNotFoundError:
+            return None
         except (OSError, DigestMismatch) as exc:
             log.warning("removing damaged stored file %s: %s", path, exc)
             path.unlink(missing_ok=True)

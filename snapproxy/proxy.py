@@ -463,7 +463,9 @@ class Proxy:
         Range is answered with the whole file.
         """
         if verifier is not None and self.files.keep:
-            stored = await asyncio.to_thread(self.files.lookup, verifier, size)
+            stored = self.files.known(verifier) or await asyncio.to_thread(
+                self.files.lookup, verifier, size
+            )
             if stored is not None:
                 CACHE_STATUS.set("hit")
                 return web.FileResponse(stored, headers=headers)
