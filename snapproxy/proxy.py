@@ -59,6 +59,7 @@ from snapproxy.simple_page import (
     absolutize_urls,
     capped_meta,
     normalise_core_metadata,
+    page_facts,
     snapshot_stream,
 )
 from snapproxy.single_flight import SingleFlight
@@ -270,10 +271,20 @@ class Proxy:
         fmt = choose_format(request.headers.get("Accept"), request.query.get("format"))
         fetched = await self.page(project)
         url_for = None if self.config.direct_files else file_link(project)
+        facts = await self.derived(
+            ("facts", fetched.document.serial),
+            fetched.document.size,
+            lambda: page_facts(fetched.parsed),
+            lambda found: found.cost,
+        )
 
         def build() -> bytes:
             filtered = snapshot_stream(
-                fetched.parsed, tree.snapshot, page_url=self.page_url(project), url_for=url_for
+                fetched.parsed,
+                tree.snapshot,
+                page_url=self.page_url(project),
+                url_for=url_for,
+                facts=facts,
             )
             if fmt.is_json:
                 return json_pieces.dumps(filtered).encode()

@@ -18,8 +18,10 @@ from snapproxy.simple_page import (
     find_file,
     keep_live_versions,
     normalise_core_metadata,
+    page_facts,
     rewrite_file_urls,
     snapshot_page,
+    snapshot_stream,
 )
 from snapproxy.snapshot import Snapshot
 
@@ -426,3 +428,26 @@ def test_find_file(filename: str, found: bool) -> None:
 
 def test_find_file_on_a_page_without_files() -> None:
     assert find_file(page(None), "foo-1.0.tar.gz") is None
+
+
+@pytest.mark.parametrize(
+    "cutoff", ["2021-04-01", "2021-04-01T00:00:00.5Z", "2021-05-01", "2030-01-01"]
+)
+@pytest.mark.parametrize("yanked", ["keep", "ignore"])
+def test_facts_kept_between_snapshots_give_the_same_page(cutoff: str, yanked: Any) -> None:
+    # The proxy works out page_facts once per upstream copy and filters with them under
+    # every cutoff; that must be exactly the page worked out from scratch.
+    raw = upstream_page()
+    facts = page_facts(raw)
+    snapshot = Snapshot(parse_cutoff(cutoff), yanked)
+    kwargs: dict[str, Any] = {"page_url": "https://pypi.org/simple/foo/", "url_for": None}
+    try:
+        fresh = snapshot_page(raw, snapshot, **kwargs)
+    except ProjectNotAtCutoff:
+        with pytest.raises(ProjectNotAtCutoff):
+            snapshot_stream(raw, snapshot, facts=facts, **kwargs)
+        return
+    kept = snapshot_stream(raw, snapshot, facts=facts, **kwargs)
+    kept["files"] = list(kept["files"])
+    assert kept == fresh
+    assert list(kept) == list(fresh)  # key order too: it is the bytes clients hash
