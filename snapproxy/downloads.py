@@ -21,6 +21,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
 
 from snapproxy.atomic_file import AtomicFile
 from snapproxy.cache_lock import held
@@ -28,7 +29,7 @@ from snapproxy.cache_status import CACHE_STATUS
 from snapproxy.file_store import DigestMismatch, FileStore, Verifier, check_size
 from snapproxy.upstream import Upstream, UpstreamBadResponse, UpstreamError, UpstreamNotFound
 
-__all__ = ["Download", "Downloads"]
+__all__ = ["Download", "Downloads", "StoredFile", "send"]
 
 log = logging.getLogger("snapproxy.access")
 
@@ -222,6 +223,23 @@ def _describe(url: str, exc: BaseException) -> str:
     return str(exc)
 
 
+class StoredFile(web.FileResponse):
+    """A stored file (aiohttp's FileResponse: HEAD, Range, sendfile), quiet when the
+    client left before sending began.
+
+    asyncio's sendfile raises RuntimeError("Transport is closing") then, which aiohttp
+    logs as an unhandled exception; it is a closed connection like any other.
+    """
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        try:
+            return await super().prepare(request)
+        except RuntimeError:
+            if request.transport is None or request.transport.is_closing():
+                raise ConnectionResetError("the client closed the connection") from None
+            raise
+
+
 async def send(
     request: web.Request, download: Download, headers: dict[str, str]
 ) -> web.StreamResponse:
@@ -255,7 +273,7 @@ async def send(
             elif download.state == "done":
                 if response is None:
                     if download.stored is not None:
-                        return web.FileResponse(download.stored, headers=headers)
+                        return StoredFile(download.stored, headers=headers)
                     response = web.StreamResponse(headers=headers)
                     response.content_length = 0
                     await response.prepare(request)

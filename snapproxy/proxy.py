@@ -31,7 +31,7 @@ from snapproxy.documents import (
     parse_project_list,
     parse_project_page,
 )
-from snapproxy.downloads import Downloads, send
+from snapproxy.downloads import Downloads, StoredFile, send
 from snapproxy.file_store import FileStore, Verifier, verified
 from snapproxy.legacy_json import (
     info_from_metadata,
@@ -479,7 +479,7 @@ class Proxy:
             )
             if stored is not None:
                 CACHE_STATUS.set("hit")
-                return web.FileResponse(stored, headers=headers)
+                return StoredFile(stored, headers=headers)
         if request.method == "HEAD" and not self.files.keep:
             if size is not None:
                 headers["Content-Length"] = str(size)
@@ -489,7 +489,7 @@ class Proxy:
         if request.method == "HEAD" or "Range" in request.headers:
             await download.settled()
             if download.stored is not None:
-                return web.FileResponse(download.stored, headers=headers)
+                return StoredFile(download.stored, headers=headers)
             if download.state == "failed":
                 CACHE_STATUS.set("aborted")
                 raise download.failure()

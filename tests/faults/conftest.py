@@ -59,8 +59,16 @@ def serve(
         proxy.stop()
     for proxy in proxies:
         text = proxy.stderr()
-        assert not _ACCESS_500.search(text), f"pid {proxy.pid} answered a 500:\n{text[-4000:]}"
-        assert "Traceback" not in text, f"pid {proxy.pid} logged a traceback:\n{text[-6000:]}"
+        found = _ACCESS_500.search(text)
+        assert not found, f"pid {proxy.pid} answered a 500:\n{_around(text, found.start())}"
+        at = text.find("Traceback")
+        assert at < 0, f"pid {proxy.pid} logged a traceback:\n{_around(text, at)}"
+
+
+def _around(text: str, at: int) -> str:
+    """The log from just before `at`: what a failing teardown shows."""
+    start = text.rfind("\n", 0, max(0, at - 300)) + 1
+    return text[start : start + 5000]
 
 
 @pytest.hookimpl(wrapper=True)

@@ -69,15 +69,15 @@ async def fetch(
         return resp.status, body, True
 
 
-async def stalled_request(port: int, path: str) -> socket.socket:
+async def stalled_request(port: int, path: str, window: int = 64 * 1024) -> socket.socket:
     """Send a GET and then read nothing: a small receive window that is never drained.
 
-    64 KiB plus the proxy's send buffer (at most 4 MiB here, tcp_wmem) is far below the
-    files sent to it, so the proxy's writes to it block; small enough windows (4 KiB)
-    would make reading the file afterwards take a minute.
+    The window plus the proxy's send buffer must stay well below the file sent, so that
+    the proxy's writes to this client block. 64 KiB suits a file the client reads later
+    (4 KiB would make reading it take a minute); clients that never read use 4 KiB.
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, window)
     sock.setblocking(False)
     loop = asyncio.get_running_loop()
     await loop.sock_connect(sock, ("127.0.0.1", port))
@@ -317,7 +317,8 @@ async def test_a_thousand_concurrent_connections_mixing_routes(
 
     async def disconnecting(n: int) -> None:
         entry = entries[n % len(entries)]
-        sock = await stalled_request(proxy.port, f"/files/{entry.project}/{entry.filename}")
+        path = f"/files/{entry.project}/{entry.filename}"
+        sock = await stalled_request(proxy.port, path, window=4096)
         await asyncio.sleep(rng.random() * 1.5)
         _reset(sock)
 
@@ -325,9 +326,8 @@ async def test_a_thousand_concurrent_connections_mixing_routes(
 
     async def stall(n: int) -> None:
         entry = entries[n % len(entries)]
-        stalled.append(
-            await stalled_request(proxy.port, f"/files/{entry.project}/{entry.filename}")
-        )
+        path = f"/files/{entry.project}/{entry.filename}"
+        stalled.append(await stalled_request(proxy.port, path, window=4096))
 
     try:
         async with _session() as session:
