@@ -6,17 +6,13 @@ normalisation), so what a test sees is what the proxy put on the wire.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import queue
 import re
 import resource
 import signal
 import socket
 import subprocess
-import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.faults.hostile_upstream import HostileUpstream
-from tests.support.proxyproc import INDEX_URL_LINE, SnapproxyServer, snapproxy_executable
+from tests.support.proxyproc import SnapproxyServer, launch_serve, snapproxy_executable
 
 DATE = "2024-01-01"  # every server's --date
 BEFORE = "2023-05-01T00:00:00.000000Z"  # an upload time the snapshot shows
@@ -102,51 +98,15 @@ def launch(
     date: str = DATE,
     port_args: Sequence[str] = ("--port", "0"),
 ) -> Proxy:
-    """`snapproxy serve` against `upstream`'s index and files host; no cache dir: --no-cache.
-
-    tests/support/proxyproc always passes --cache-dir, which --no-cache refuses, so the
-    fault tier starts its servers itself (the same announcement contract).
-    """
+    """`snapproxy serve` against `upstream`'s index and files host; no cache dir: --no-cache."""
     cmd = [
         snapproxy_executable(), "serve", "--date", date, *port_args,
         "--upstream", upstream.index, "--files-host", upstream.files,
     ]
     cmd += ["--cache-dir", str(cache_dir)] if cache_dir is not None else ["--no-cache"]
     cmd += list(args)
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
     workdir.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", prefix="snapproxy-", suffix=".stderr", dir=workdir, delete=False
-    ) as stderr:
-        stderr_path = Path(stderr.name)
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, text=True,
-            env=env,
-        )
-    lines: list[str] = []
-    announced: queue.Queue[str | None] = queue.Queue()
-
-    def drain() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if match := INDEX_URL_LINE.search(line):
-                announced.put(match.group(1))
-        announced.put(None)
-
-    threading.Thread(target=drain, daemon=True).start()
-    index_url = None
-    with contextlib.suppress(queue.Empty):
-        index_url = announced.get(timeout=30)
-    if index_url is None:
-        proc.kill()
-        proc.wait()
-        raise RuntimeError(
-            f"snapproxy did not start (exit {proc.returncode})\ncommand: {cmd}\n"
-            f"stderr:\n{stderr_path.read_text(errors='replace')}"
-        )
-    url = urlsplit(index_url)
-    server = SnapproxyServer(proc, index_url, f"{url.scheme}://{url.netloc}", stderr_path, lines)
+    server = launch_serve(cmd, workdir)
     return Proxy(server, cache_dir)
 
 

@@ -71,15 +71,28 @@ def start_snapproxy(
         cmd += ["--files-host", files_host]
     cmd += ["--cache-dir", str(cache_dir), *args]
     cache_dir.parent.mkdir(parents=True, exist_ok=True)
+    return launch_serve(cmd, cache_dir.parent, env, startup_timeout)
+
+
+def launch_serve(
+    cmd: Sequence[str],
+    workdir: Path,
+    env: Mapping[str, str] | None = None,
+    startup_timeout: float = 30.0,
+) -> SnapproxyServer:
+    """Run a `snapproxy serve` command line and wait for its `--index-url` announcement.
+
+    Its stderr goes to a file in ``workdir``.
+    """
     run_env = dict(os.environ if env is None else env)
     run_env["PYTHONUNBUFFERED"] = "1"  # else the announcement sits in a pipe buffer
     # A file, not a pipe: nobody reads stderr until a test fails, and a full pipe would block.
     with tempfile.NamedTemporaryFile(
-        "w", prefix="snapproxy-", suffix=".stderr", dir=cache_dir.parent, delete=False
+        "w", prefix="snapproxy-", suffix=".stderr", dir=workdir, delete=False
     ) as stderr:
         stderr_path = Path(stderr.name)
         proc = subprocess.Popen(
-            cmd,
+            list(cmd),
             stdout=subprocess.PIPE,
             stderr=stderr,
             stdin=subprocess.DEVNULL,
