@@ -26,6 +26,7 @@ from packaging.specifiers import SpecifierSet
 from fetcher.build_requirements import InvalidSdist, build_requirements
 from fetcher.inproc_proxy import RunningProxy, running_proxy
 from fetcher.output_path import UnusableOutput, check_new_directory, check_writable_file
+from fetcher.pip_install import installed_pip, intact_copy
 from fetcher.pip_report import ChosenFile, InvalidReport, parse_report, report_environment
 from fetcher.pip_runner import (
     DEFAULT_PIP_VERSION,
@@ -201,7 +202,9 @@ def _explain(proxy: RunningProxy, error: Exception) -> FetchError:
     return FetchError(str(error) or type(error).__name__)
 
 
-async def _pip_wheel(proxy: RunningProxy, version: str, workdir: Path) -> Path:
+async def _pip_wheel(proxy: RunningProxy, version: str, workdir: Path) -> tuple[Path, str]:
+    """The pip wheel, through the snapshot (which checks it against the index's sha256),
+    and its sha256."""
     filename = pip_wheel_filename(version)
     dest = workdir / filename
     url = f"{proxy.base}/snapshot/{UNFILTERED}/files/pip/{filename}"
@@ -209,14 +212,47 @@ async def _pip_wheel(proxy: RunningProxy, version: str, workdir: Path) -> Path:
         if response.status != 200:
             detail = (await response.text()).strip()
             raise FetchError(f"cannot get pip {version} from the index: {detail}")
-        dest.write_bytes(await response.read())
-    return dest
+        data = await response.read()
+    dest.write_bytes(data)
+    return dest, hashlib.sha256(data).hexdigest()
+
+
+async def _pip(
+    request: FetchRequest, proxy: RunningProxy, workdir: Path
+) -> tuple[Path, asyncio.Future[Path | None] | None]:
+    """What to run as pip, and the making of a copy for later fetches, if one is under way.
+
+    With a cache, an intact unpacked copy of the wheel (it starts three times faster).
+    When there is none yet, this fetch runs the wheel while the copy is made alongside:
+    compiling it costs about what it saves one run, and a cold fetch mostly waits on the
+    network.  Without a cache (a Nix build), the wheel.
+    """
+    wheel, sha256 = await _pip_wheel(proxy, request.pip_version, workdir)
+    if request.cache_dir is None:
+        return wheel, None
+    python = request.target.python
+    copy = await asyncio.to_thread(intact_copy, wheel, sha256, python, request.cache_dir)
+    if copy is not None:
+        return copy, None
+    home, tmp = _pip_scratch(workdir)
+    env = pip_environment(os.environ, home, tmp)
+    making = asyncio.ensure_future(installed_pip(wheel, sha256, python, request.cache_dir, env))
+    return wheel, making
+
+
+def _pip_scratch(workdir: Path) -> tuple[Path, Path]:
+    """A fresh HOME and TMPDIR for one pip run, inside the work directory."""
+    scratch = Path(tempfile.mkdtemp(dir=workdir, prefix="pip-"))
+    home, tmp = scratch / "home", scratch / "tmp"
+    home.mkdir()
+    tmp.mkdir()
+    return home, tmp
 
 
 async def _pip_report(
     request: FetchRequest,
     proxy: RunningProxy,
-    pip_wheel: Path,
+    pip: Path,
     workdir: Path,
     files: Sequence[Path],
     requirements: Sequence[str],
@@ -229,14 +265,11 @@ async def _pip_report(
     # pip runs in a scratch directory, so relative paths are made absolute here.
     absolute = [path.resolve() for path in files]
     command = pip_resolve_command(
-        request.target, pip_wheel, proxy.index_url, report, absolute, requirements
+        request.target, pip, proxy.index_url, report, absolute, requirements
     )
     # Its own HOME, and its own TMPDIR: whatever pip leaves there (it cannot clean up
     # when it is killed) goes with the work directory.
-    scratch = Path(tempfile.mkdtemp(dir=workdir, prefix="pip-"))
-    home, tmp = scratch / "home", scratch / "tmp"
-    home.mkdir()
-    tmp.mkdir()
+    home, tmp = _pip_scratch(workdir)
     try:
         await run_pip(command, pip_environment(os.environ, home, tmp), cwd=workdir)
     except PipFailed as exc:
@@ -275,14 +308,29 @@ async def resolve(
     followed until no new sdist appears.  Shared by ``fetch`` and ``lock``.
     """
     progress.phase(f"fetching pip {request.pip_version}")
-    pip_wheel = await _pip_wheel(proxy, request.pip_version, workdir)
+    pip, making = await _pip(request, proxy, workdir)
+    try:
+        resolution = await _resolve(request, proxy, workdir, progress, pip)
+    except BaseException:
+        if making is not None:
+            making.cancel()  # its compiler is killed and its scratch copy removed
+            await asyncio.gather(making, return_exceptions=True)
+        raise
+    if making is not None:
+        await making
+    return resolution
+
+
+async def _resolve(
+    request: FetchRequest, proxy: RunningProxy, workdir: Path, progress: Progress, pip: Path
+) -> Resolution:
     progress.phase(
         f"resolving as of {format_cutoff(request.cutoff)} with pip {request.pip_version}"
     )
     runtime, environment = await _pip_report(
         request,
         proxy,
-        pip_wheel,
+        pip,
         workdir,
         request.requirement_files,
         request.requirements,
@@ -306,7 +354,7 @@ async def resolve(
             chosen, _ = await _pip_report(
                 request,
                 proxy,
-                pip_wheel,
+                pip,
                 workdir,
                 (),
                 needs,

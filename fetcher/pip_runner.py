@@ -1,11 +1,13 @@
 """Running a pinned pip, isolated from the machine, to resolve against the snapshot.
 
 The pip is a wheel of an exact version run with the target interpreter
-(``python pip-X-py3-none-any.whl/pip``), never the machine's pip.  Nothing of the
-machine's pip configuration reaches it: ``--isolated`` ignores configuration files and
-``PIP_*`` variables, ``PIP_CONFIG_FILE=/dev/null`` covers the global file, the other
-``PIP_*`` variables are removed anyway, and ``HOME`` is a fresh directory.  ``TMPDIR`` is
-one too, so that nothing pip leaves when it is killed outlives the fetch.
+(``python pip-X-py3-none-any.whl/pip``, or ``python DIR/pip`` for the checked unpacked
+copy of that wheel :mod:`fetcher.pip_install` keeps in the cache), never the machine's
+pip.  Nothing of the machine's pip configuration reaches it: ``--isolated`` ignores
+configuration files and ``PIP_*`` variables, ``PIP_CONFIG_FILE=/dev/null`` covers the
+global file, the other ``PIP_*`` variables are removed anyway, and ``HOME`` is a fresh
+directory.  ``TMPDIR`` is one too, so that nothing pip leaves when it is killed outlives
+the fetch.
 """
 
 from __future__ import annotations
@@ -115,16 +117,17 @@ def pip_wheel_filename(version: str) -> str:
 
 def pip_resolve_command(
     target: Target,
-    pip_wheel: Path,
+    pip: Path,
     index_url: str,
     report: Path,
     requirement_files: Sequence[Path],
     requirements: Sequence[str],
 ) -> list[str]:
-    """The pip command line that resolves and writes an installation report."""
+    """The pip command line that resolves and writes an installation report; ``pip`` is
+    the wheel file or a directory it was unpacked into (both hold the ``pip`` package)."""
     command = [
         target.python,
-        str(pip_wheel / "pip"),
+        str(pip / "pip"),
         "install",
         "--isolated",
         "--no-cache-dir",
