@@ -17,7 +17,9 @@ from tests.integration.harness import (
     UvClient,
     make_client,
 )
+from tests.support.distributions import Dist
 from tests.support.fakeindex import FakeIndex
+from tests.support.fetching import real_pip_wheel
 from tests.support.proxyproc import SnapproxyServer, start_snapproxy
 
 # Servers that outlive one test: their logs are attached to a failing test's report, from
@@ -105,3 +107,9 @@ def pytest_runtest_makereport(
                  text)
             )
     return report
+
+
+@pytest.fixture(scope="session")
+def pip_wheel() -> Dist:
+    """The real pip wheel `snapproxy fetch` runs, for fake upstreams (fetch_upstream)."""
+    return real_pip_wheel()

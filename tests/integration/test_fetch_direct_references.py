@@ -15,27 +15,19 @@ import pytest
 from aiohttp import web
 
 from tests.support.distributions import Dist, make_wheel
-from tests.support.fakeindex import FakeFile, FakeIndex
-from tests.support.fetching import real_pip_wheel
+from tests.support.fakeindex import FakeIndex
+from tests.support.fetching import fetch_upstream
 from tests.support.proxyproc import snapproxy_executable
 from tests.support.servers import serve_in_thread
 
 ALPHA = make_wheel("alpha", "1.0")
 
 
-@pytest.fixture(scope="module")
-def pip_wheel() -> Dist:
-    return real_pip_wheel()
-
-
 @pytest.fixture
 def upstream(pip_wheel: Dist) -> Iterator[FakeIndex]:
-    index = FakeIndex()
-    index.add("pip", FakeFile(pip_wheel, "2030-01-01T00:00:00Z"))
-    index.add("alpha", FakeFile(ALPHA, "2020-01-01T00:00:00Z"))
     # Beside the refused requirement, requirements pip could resolve from the snapshot.
-    for name in ("beta", "gamma"):
-        index.add(name, FakeFile(make_wheel(name, "1.0"), "2020-01-01T00:00:00Z"))
+    others = [make_wheel(name, "1.0") for name in ("beta", "gamma")]
+    index = fetch_upstream(pip_wheel, ALPHA, *others)
     with index.running():
         yield index
 

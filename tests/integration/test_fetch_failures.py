@@ -11,22 +11,13 @@ import pytest
 
 from tests.support.distributions import Dist, make_wheel
 from tests.support.fakeindex import FakeFile, FakeIndex
-from tests.support.fetching import fetch, lock_pins, real_pip_wheel
-
-
-@pytest.fixture(scope="module")
-def pip_wheel() -> Dist:
-    return real_pip_wheel()
+from tests.support.fetching import BEFORE_CUTOFFS, fetch, fetch_upstream, lock_pins
 
 
 @pytest.fixture
 def upstream(pip_wheel: Dist) -> Iterator[FakeIndex]:
-    index = FakeIndex()
-    # pip itself is fetched by version, whatever the cutoff: uploaded "after" it here.
-    index.add("pip", FakeFile(pip_wheel, "2030-01-01T00:00:00Z"))
-    index.add("alpha", FakeFile(make_wheel("alpha", "1.0"), "2020-01-01T00:00:00Z"))
-    index.add("broken", FakeFile(make_wheel("broken", "1.0"), "2020-01-01T00:00:00Z",
-                                 corrupt=True))
+    broken = FakeFile(make_wheel("broken", "1.0"), BEFORE_CUTOFFS, corrupt=True)
+    index = fetch_upstream(pip_wheel, make_wheel("alpha", "1.0"), broken)
     with index.running():
         yield index
 

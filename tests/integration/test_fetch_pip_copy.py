@@ -8,20 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.distributions import Dist, make_wheel
-from tests.support.fakeindex import FakeFile, FakeIndex
-from tests.support.fetching import PIP, fetch, lock_pins, real_pip_wheel
-
-
-@pytest.fixture(scope="module")
-def pip_wheel() -> Dist:
-    return real_pip_wheel()
+from tests.support.fakeindex import FakeIndex
+from tests.support.fetching import PIP, fetch, fetch_upstream, lock_pins
 
 
 @pytest.fixture
 def upstream(pip_wheel: Dist) -> Iterator[FakeIndex]:
-    index = FakeIndex()
-    index.add("pip", FakeFile(pip_wheel, "2030-01-01T00:00:00Z"))
-    index.add("alpha", FakeFile(make_wheel("alpha", "1.0"), "2020-01-01T00:00:00Z"))
+    index = fetch_upstream(pip_wheel, make_wheel("alpha", "1.0"))
     with index.running():
         yield index
 

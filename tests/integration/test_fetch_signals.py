@@ -21,7 +21,7 @@ from aiohttp import web
 
 from tests.support.distributions import Dist, make_wheel
 from tests.support.fakeindex import FakeFile, FakeIndex
-from tests.support.fetching import real_pip_wheel
+from tests.support.fetching import BEFORE_CUTOFFS, PIP_UPLOADED
 from tests.support.proxyproc import snapproxy_executable
 from tests.support.servers import serve_in_thread
 
@@ -30,17 +30,10 @@ HANG_GUARD = 300.0
 PIP_WHEEL_DIR = "pip-26.3-py3-none-any.whl/pip"
 
 
-@pytest.fixture(scope="module")
-def pip_wheel() -> Dist:
-    return real_pip_wheel()
-
-
 @pytest.fixture
 def files(pip_wheel: Dist) -> list[FakeFile]:
-    return [
-        FakeFile(pip_wheel, "2030-01-01T00:00:00Z"),
-        FakeFile(make_wheel("alpha", "1.0"), "2020-01-01T00:00:00Z"),
-    ]
+    # pip among them: the stalling files host below serves every one of them.
+    return [FakeFile(pip_wheel, PIP_UPLOADED), FakeFile(make_wheel("alpha", "1.0"), BEFORE_CUTOFFS)]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tests.support.clients import PYPI_SIMPLE, cache_root, pip_venv, run_pip
 from tests.support.distributions import Dist
+from tests.support.fakeindex import FakeFile, FakeIndex
 from tests.support.proxyproc import snapproxy_executable
 
 PIP = "26.3"  # the fetcher's default pip
@@ -84,3 +85,19 @@ def real_pip_wheel(version: str = PIP) -> Dist:
                       "-d", str(directory), f"pip=={version}")
         assert got.returncode == 0, got.stderr
     return Dist(filename, (directory / filename).read_bytes(), None, "pip", version)
+
+
+# Uploaded "after" any cutoff of the tests: fetch takes its pip by version, whatever the date.
+PIP_UPLOADED = "2030-01-01T00:00:00Z"
+BEFORE_CUTOFFS = "2020-01-01T00:00:00Z"
+
+
+def fetch_upstream(pip_wheel: Dist, *dists: Dist | FakeFile) -> FakeIndex:
+    """A fake upstream for `snapproxy fetch`: the real pip wheel, and ``dists`` (uploaded
+    before the tests' cutoffs unless given as FakeFiles of their own)."""
+    index = FakeIndex()
+    index.add("pip", FakeFile(pip_wheel, PIP_UPLOADED))
+    for item in dists:
+        file = item if isinstance(item, FakeFile) else FakeFile(item, BEFORE_CUTOFFS)
+        index.add(file.dist.name, file)
+    return index
