@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable, Hashable
+from collections import deque
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -119,7 +120,8 @@ class Proxy:
         self._building: SingleFlight[Any] = SingleFlight()
 
     @property
-    def mismatched(self) -> Any:
+    def mismatched(self) -> deque[str]:
+        """The last files refused for not matching the index (for the fetcher's errors)."""
         return self.downloads.mismatched
 
     # -- addressing ---------------------------------------------------------------------
@@ -552,5 +554,3 @@ def _version_not_in_snapshot(project: str, version: str, tree: Tree) -> NotInSna
 def _content_type(fmt: Format) -> str:
     return fmt.value + ("; charset=utf-8" if fmt is Format.TEXT_HTML else "")
 
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
