@@ -11,20 +11,26 @@ import asyncio
 import hashlib
 import json
 import os
+import platform
 import shutil
 import ssl
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import aiohttp
 from packaging.specifiers import SpecifierSet
+from packaging.tags import sys_tags
+from packaging.version import Version
 
+from fetcher import resolution_memo
 from fetcher.build_requirements import InvalidSdist, build_requirements
 from fetcher.inproc_proxy import RunningProxy, running_proxy
+from fetcher.likely_file import Preferences, target_tags
 from fetcher.output_path import UnusableOutput, check_new_directory, check_writable_file
 from fetcher.pip_install import installed_pip, intact_copy
 from fetcher.pip_report import ChosenFile, InvalidReport, parse_report, report_environment
@@ -37,6 +43,7 @@ from fetcher.pip_runner import (
     pip_wheel_filename,
     run_pip,
 )
+from fetcher.prefetch import Prefetch
 from fetcher.progress import Progress
 from fetcher.pylock_writer import (
     LockedFile,
@@ -50,10 +57,13 @@ from fetcher.pylock_writer import (
 )
 from fetcher.requirement_files import LeavesSnapshot, check_requirement, check_requirement_file
 from fetcher.requirements_lock import ConflictingVersions, render_lock
+from fetcher.resolution import Resolution
 from snapproxy.app import ServerConfig
 from snapproxy.atomic_file import write_atomically
 from snapproxy.cutoff import format_cutoff, is_recent, parse_upload_time
 from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
+from snapproxy.file_store import FileStore, InvalidDigest, Verifier
+from snapproxy.page_log import PageLog
 from snapproxy.snapshot import Snapshot
 from snapproxy.upstream import UpstreamError
 
@@ -166,10 +176,34 @@ async def _download(session: aiohttp.ClientSession, url: str, sha256: str, dest:
         )
 
 
+def _copy_stored(store: FileStore, sha256: str, dest: Path) -> bool:
+    """Copy the proxy's stored file of ``sha256`` to ``dest``, checked as it is copied;
+    False (and nothing at ``dest``) when it is absent or damaged.  Blocking."""
+    digest = hashlib.sha256()
+    try:
+        with open(store.path(Verifier("sha256", sha256)), "rb") as src, open(dest, "wb") as out:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+    except (OSError, InvalidDigest):
+        dest.unlink(missing_ok=True)
+        return False
+    if digest.hexdigest() != sha256:
+        dest.unlink()
+        return False
+    return True
+
+
 async def _download_all(
-    files: Sequence[tuple[str, str, Path]], progress: Progress, ca_file: Path | None = None
+    files: Sequence[tuple[str, str, Path]],
+    progress: Progress,
+    ca_file: Path | None = None,
+    store: FileStore | None = None,
 ) -> None:
-    """Download ``(url, sha256, destination)`` triples concurrently, each verified."""
+    """Download ``(url, sha256, destination)`` triples concurrently, each verified.
+
+    With the proxy's ``store``, a file it holds intact is copied from there instead.
+    """
     limit = asyncio.Semaphore(DOWNLOADS_AT_ONCE)
     timeout = aiohttp.ClientTimeout(total=None, sock_read=600)
     tls = ssl.create_default_context(cafile=ca_file) if ca_file else True
@@ -178,7 +212,8 @@ async def _download_all(
 
         async def one(url: str, sha256: str, dest: Path) -> None:
             async with limit:
-                await _download(session, url, sha256, dest)
+                if store is None or not await asyncio.to_thread(_copy_stored, store, sha256, dest):
+                    await _download(session, url, sha256, dest)
             progress.advance(1)
 
         tasks = [asyncio.ensure_future(one(*f)) for f in files]
@@ -286,17 +321,24 @@ async def _pip_report(
     return chosen, environment
 
 
-@dataclass(frozen=True)
-class Resolution:
-    runtime: list[ChosenFile]
-    # Build requirements of the sdists, not already in the runtime set.
-    build: list[ChosenFile]
-    # The PEP 508 environment of the target (pip's, with the target options applied).
-    environment: dict[str, str]
-
-    @property
-    def files(self) -> list[ChosenFile]:
-        return sorted({f.filename: f for f in [*self.runtime, *self.build]}.values())
+def _memo_key(request: FetchRequest, interpreter: resolution_memo.Interpreter) -> str:
+    """The key of a remembered resolution for ``request`` (resolution_memo).  Blocking."""
+    files = [p for f in request.requirement_files for p in check_requirement_file(f).paths]
+    return resolution_memo.memo_key(
+        {
+            "code": resolution_memo.code_identity(),
+            "cutoff": request.cutoff.isoformat(),
+            "upstream": request.upstream,
+            "files_host": request.files_host,
+            "pip": request.pip_version,
+            "target": asdict(request.target),
+            "interpreter": interpreter.identity,
+            "requirements": list(request.requirements),
+            # Given paths, then everything they include: names and contents.
+            "requirement_files": [str(path) for path in request.requirement_files],
+            "files_read": resolution_memo.file_digests(files),
+        }
+    )
 
 
 async def resolve(
@@ -305,20 +347,87 @@ async def resolve(
     """The runtime resolution and, separately, the build requirements of its sdists.
 
     Build requirements are resolved per sdist (each builds in its own environment) and
-    followed until no new sdist appears.  Shared by ``fetch`` and ``lock``.
+    followed until no new sdist appears.  Shared by ``fetch`` and ``lock``.  With a cache,
+    a resolution remembered for the same inputs is used while every page pip read is
+    still the same upstream copy (resolution_memo); otherwise pip runs, and what it chose
+    is remembered.
     """
-    progress.phase(f"fetching pip {request.pip_version}")
-    pip, making = await _pip(request, proxy, workdir)
+    home, tmp = _pip_scratch(workdir)
+    interpreter = await resolution_memo.probe_interpreter(
+        request.target.python, pip_environment(os.environ, home, tmp)
+    )
+    cache_dir = request.cache_dir
+    if cache_dir is None or interpreter is None:
+        return await _resolve_with_pip(request, proxy, workdir, progress, interpreter)
+    key = await asyncio.to_thread(_memo_key, request, interpreter)
+    pages = proxy.proxy.upstream.cache
+    max_age = proxy.proxy.config.max_age
+    memo = await asyncio.to_thread(
+        resolution_memo.recall, cache_dir, key, pages.stored_copy, time.time(), max_age
+    )
+    if memo is not None:
+        progress.phase(
+            f"using the resolution of an earlier run: the {len(memo.pages)} pages pip read "
+            "are unchanged"
+        )
+        return memo.resolution.moved(resolution_memo.BASE, proxy.base)
+    log = proxy.proxy.page_log = PageLog()
     try:
-        resolution = await _resolve(request, proxy, workdir, progress, pip)
-    except BaseException:
-        if making is not None:
-            making.cancel()  # its compiler is killed and its scratch copy removed
-            await asyncio.gather(making, return_exceptions=True)
-        raise
+        resolution = await _resolve_with_pip(request, proxy, workdir, progress, interpreter)
+    finally:
+        proxy.proxy.page_log = None
+    if not log.incomplete:
+        memo = resolution_memo.Memo(resolution.moved(proxy.base, resolution_memo.BASE), log.copies)
+        await asyncio.to_thread(resolution_memo.remember, cache_dir, key, memo)
+    return resolution
+
+
+async def _resolve_with_pip(
+    request: FetchRequest,
+    proxy: RunningProxy,
+    workdir: Path,
+    progress: Progress,
+    interpreter: resolution_memo.Interpreter | None,
+) -> Resolution:
+    # What pip will ask for is fetched ahead, from before pip itself has started.
+    with _prefetch(request, proxy, interpreter) as prefetch:
+        prefetch.requirements(_requirement_texts(request))
+        progress.phase(f"fetching pip {request.pip_version}")
+        pip, making = await _pip(request, proxy, workdir)
+        try:
+            resolution = await _resolve(request, proxy, workdir, progress, pip)
+        except BaseException:
+            if making is not None:
+                making.cancel()  # its compiler is killed and its scratch copy removed
+                await asyncio.gather(making, return_exceptions=True)
+            raise
     if making is not None:
         await making
     return resolution
+
+
+def _prefetch(
+    request: FetchRequest, proxy: RunningProxy, interpreter: resolution_memo.Interpreter | None
+) -> Prefetch:
+    markers = interpreter.markers if interpreter else {}
+    target = request.target
+    python = target.python_version or markers.get("python_full_version")
+    preferences = Preferences(
+        # Without target options pip uses its interpreter's tags; this process's stand in.
+        tags=target_tags(target, list(sys_tags())),
+        python=Version(python or platform.python_version()),
+        only_binary=target.only_binary,
+    )
+    config = proxy.proxy.config
+    snapshot = Snapshot(config.cutoff, config.yanked, config.allow_undated)
+    return Prefetch(proxy.proxy, snapshot, target.environment(markers), preferences)
+
+
+def _requirement_texts(request: FetchRequest) -> list[str]:
+    texts = list(request.requirements)
+    for path in request.requirement_files:
+        texts += check_requirement_file(path).requirements
+    return texts
 
 
 async def _resolve(
@@ -393,13 +502,16 @@ async def _download_into(
     lock: str,
     progress: Progress,
     ca_file: Path | None,
+    store: FileStore | None = None,
 ) -> None:
     """Download ``files`` (verified) to a staging directory, then make ``out`` of them."""
     staged = workdir / "wheelhouse"
     staged.mkdir()
     progress.phase(f"downloading {len(files)} file(s)")
     progress.start_bar(len(files))
-    await _download_all([(f.url, f.sha256, staged / f.filename) for f in files], progress, ca_file)
+    await _download_all(
+        [(f.url, f.sha256, staged / f.filename) for f in files], progress, ca_file, store
+    )
     progress.end_bar()
     try:
         out.mkdir()
@@ -427,7 +539,13 @@ async def fetch(request: FetchRequest, out: Path, progress: Progress) -> list[Ch
                 resolution = await resolve(request, proxy, workdir, progress)
                 lock = render_lock(resolution.runtime)
                 await _download_into(
-                    out, workdir, resolution.files, lock, progress, request.ca_file
+                    out,
+                    workdir,
+                    resolution.files,
+                    lock,
+                    progress,
+                    request.ca_file,
+                    proxy.proxy.files if request.cache_dir else None,
                 )
             except _FAILURES as exc:
                 raise _explain(proxy, exc) from None

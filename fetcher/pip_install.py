@@ -38,6 +38,12 @@ __all__ = ["MANIFEST", "installed_pip", "intact_copy", "record_digests", "tree_p
 
 MANIFEST = ".snapproxy-bytecode.json"
 _CHUNK = 1024 * 1024
+# compileall at the lowest priority: the copy is for later runs, and the pip of this run
+# (and the proxy it talks to) must not wait for a core while it is being made.
+_NICE_COMPILEALL = (
+    "import os, runpy, sys; os.nice(19); sys.argv[0] = 'compileall'; "
+    "runpy.run_module('compileall', run_name='__main__', alter_sys=True)"
+)
 
 
 def record_digests(wheel: zipfile.ZipFile) -> dict[str, str]:
@@ -195,7 +201,7 @@ async def _compile(
     # as a whole before each use), and no dependence on the mtimes the unpacking left.
     # -d: tracebacks name the files where they will be, not the scratch directory.
     await run_pip(
-        [python, "-I", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash",
+        [python, "-I", "-c", _NICE_COMPILEALL, "-q", "--invalidation-mode", "unchecked-hash",
          "-d", str(final / name), str(building / name)],
         env,
         cwd=building,

@@ -19,6 +19,7 @@ import optparse
 import re
 import shlex
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -26,6 +27,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 __all__ = [
     "DirectReference",
     "EscapingOption",
+    "FilesRead",
     "LeavesSnapshot",
     "check_requirement",
     "check_requirement_file",
@@ -162,11 +164,25 @@ def check_requirement(text: str, where: str = "requirement") -> None:
         )
 
 
-def check_requirement_file(path: Path, _seen: frozenset[Path] = frozenset()) -> None:
+@dataclass
+class FilesRead:
+    """What pip will read of a requirements file: the files (it, then each include after
+    the file naming it) and the requirement lines of the file itself and of its ``-r``
+    includes (not of ``-c`` constraints)."""
+
+    paths: list[Path] = field(default_factory=list)
+    requirements: list[str] = field(default_factory=list)
+
+
+def check_requirement_file(
+    path: Path, _seen: frozenset[Path] = frozenset(), *, _constraints: bool = False
+) -> FilesRead:
     """Raise :class:`EscapingOption` if ``path`` (or a file it includes) sets an index."""
     resolved = path.resolve()
+    read = FilesRead()
     if resolved in _seen:
-        return
+        return read
+    read.paths.append(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -182,6 +198,8 @@ def check_requirement_file(path: Path, _seen: frozenset[Path] = frozenset()) -> 
         requirement, options = _split(line)
         if requirement.strip():
             check_requirement(requirement.strip(), f"{path}:{number}: requirement")
+            if not _constraints:
+                read.requirements.append(requirement.strip())
         if not options:
             continue
         try:
@@ -199,13 +217,18 @@ def check_requirement_file(path: Path, _seen: frozenset[Path] = frozenset()) -> 
                     f"{path}:{number} sets {shown}; {_SNAPSHOT_ONLY}, so remove that option"
                 )
         nested_files = [
-            *(getattr(values, "requirements", None) or []),
-            *(getattr(values, "constraints", None) or []),
+            *((n, _constraints) for n in getattr(values, "requirements", None) or []),
+            *((n, True) for n in getattr(values, "constraints", None) or []),
         ]
-        for nested in nested_files:
+        for nested, constraints in nested_files:
             if "://" in nested:
                 raise EscapingOption(
                     f"{path}:{number} includes {nested}, fetched from the network at "
                     "resolution time; copy it next to the file instead"
                 )
-            check_requirement_file(path.parent / nested, _seen | {resolved})
+            found = check_requirement_file(
+                path.parent / nested, _seen | {resolved}, _constraints=constraints
+            )
+            read.paths += found.paths
+            read.requirements += found.requirements
+    return read

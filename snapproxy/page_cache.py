@@ -20,11 +20,13 @@ from typing import Any
 from snapproxy.atomic_file import write_atomically
 from snapproxy.memory_budget import PARSED_JSON_FACTOR, ByteBudget
 
-__all__ = ["CachedDocument", "PageCache", "cache_key"]
+__all__ = ["CachedDocument", "PageCache", "StoredCopy", "body_digest", "cache_key", "is_fresh"]
 
 log = logging.getLogger("snapproxy.cache")
 
 _serials = itertools.count(1)
+# A header is a URL, an ETag and a few numbers; a longer first line is not one.
+_MAX_HEADER = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,18 @@ class CachedDocument:
     # the serial is the same (a revalidation keeps it; a new body gets a new one).
     serial: int = field(default_factory=lambda: next(_serials))
     size: int = -1
+    # sha256 of the body: names the upstream copy across processes (the fetcher checks
+    # a remembered resolution against it).  Given by whoever already hashed the body.
+    digest: str = ""
 
     def __post_init__(self) -> None:
         if self.size < 0:
             object.__setattr__(self, "size", len(self.body))
+        if not self.digest:
+            object.__setattr__(self, "digest", body_digest(self.body))
+
+    def is_fresh(self, now: float, max_age: float) -> bool:
+        return is_fresh(self.fetched_at, now, max_age)
 
     def refreshed(self, now: float) -> CachedDocument:
         return replace(self, fetched_at=now)
@@ -52,8 +62,21 @@ def cache_key(url: str, accept: str) -> str:
     return hashlib.sha256(f"{accept}\n{url}".encode()).hexdigest()
 
 
-def _digest(body: bytes) -> str:
+def body_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+def is_fresh(fetched_at: float, now: float, max_age: float) -> bool:
+    """Whether a copy fetched at ``fetched_at`` may still be used without asking upstream."""
+    return now - fetched_at < max_age
+
+
+@dataclass(frozen=True)
+class StoredCopy:
+    """What a disk entry's header says of the copy it holds (its body left unread)."""
+
+    digest: str
+    fetched_at: float
 
 
 class PageCache:
@@ -82,6 +105,25 @@ class PageCache:
         Blocking file I/O and a digest over the body: call it off the event loop.
         """
         return None if self.directory is None else self._read_disk(key)
+
+    def stored_copy(self, key: str) -> StoredCopy | None:
+        """The digest and fetch time of the disk entry for ``key``, from its header alone.
+
+        Cheap (one short read), for callers that only compare copies; the body is checked
+        when it is loaded.  Blocking: call it off the event loop.
+        """
+        if self.directory is None:
+            return None
+        try:
+            with self._path(key).open("rb") as f:
+                header = f.readline(_MAX_HEADER)
+            meta = json.loads(header)
+            digest, fetched_at = meta["sha256"], meta["fetched_at"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not isinstance(digest, str) or not isinstance(fetched_at, (int, float)):
+            return None
+        return StoredCopy(digest, float(fetched_at))
 
     def save(self, key: str, entry: CachedDocument) -> None:
         """Write ``entry``'s body to disk, if there is a disk directory.
@@ -136,7 +178,7 @@ class PageCache:
                 "etag": entry.etag,
                 "fetched_at": entry.fetched_at,
                 "size": len(entry.body),
-                "sha256": _digest(entry.body),
+                "sha256": entry.digest,
             }
         ).encode()
         # The digest detects a torn write, so no fsync is needed for pages.
@@ -160,7 +202,9 @@ def _decode_entry(raw: bytes) -> CachedDocument | None:
         or not isinstance(fetched_at, (int, float))
         or isinstance(fetched_at, bool)
         or size != len(body)
-        or digest != _digest(body)
+        or digest != body_digest(body)
     ):
         return None
-    return CachedDocument(url=url, body=body, etag=etag, fetched_at=float(fetched_at))
+    return CachedDocument(
+        url=url, body=body, etag=etag, fetched_at=float(fetched_at), digest=digest
+    )

@@ -45,6 +45,8 @@ from snapproxy.memory_budget import ByteBudget
 from snapproxy.names import normalize
 from snapproxy.negotiation import Format, accepts_gzip, choose_format
 from snapproxy.offload import Offload
+from snapproxy.page_cache import cache_key
+from snapproxy.page_log import PageLog
 from snapproxy.representation import (
     IMMUTABLE,
     REVALIDATE,
@@ -118,6 +120,11 @@ class Proxy:
         self.downloads = Downloads(upstream, files)
         self.index = config.upstream.rstrip("/")
         self._building: SingleFlight[Any] = SingleFlight()
+        # Set by a client that needs to know which upstream copies its answers came from.
+        self.page_log: PageLog | None = None
+        # Called with (filename, upstream URL, verifier, size) of each distribution file
+        # requested, by a client that acts on what is fetched (the fetcher's prefetch).
+        self.file_served: Callable[[str, str, Verifier, int | None], None] | None = None
 
     @property
     def mismatched(self) -> deque[str]:
@@ -268,6 +275,17 @@ class Proxy:
         return self.respond(request, rep, None)
 
     async def project_page(self, request: web.Request) -> web.Response:
+        if self.page_log is None:
+            return await self._project_page(request)
+        try:
+            return await self._project_page(request)
+        except web.HTTPRedirection:
+            raise  # a name that is not normalised: the client asks again
+        except BaseException:
+            self.page_log.failed()
+            raise
+
+    async def _project_page(self, request: web.Request) -> web.Response:
         tree = self.tree(request)
         project = self.project(request)
         fmt = choose_format(request.headers.get("Accept"), request.query.get("format"))
@@ -296,6 +314,10 @@ class Proxy:
         rep = await self.representation(
             request, key, fetched.document.size, build, _content_type(fmt)
         )
+        if self.page_log is not None:
+            self.page_log.served(
+                cache_key(self.page_url(project), JSON_ACCEPT), fetched.document.digest
+            )
         return self.respond(request, rep, tree)
 
     def legacy_url_for(self, request: web.Request, project: str) -> Any:
@@ -430,6 +452,8 @@ class Proxy:
             if verifier is None:
                 raise UpstreamError(f"the index publishes no hash for {dist}; refusing to serve it")
             size = entry.get("size") if isinstance(entry.get("size"), int) else None
+            if self.file_served is not None:
+                self.file_served(dist, url, verifier, size)
         headers = {
             "Cache-Control": IMMUTABLE if tree.immutable else REVALIDATE,
             "Content-Type": "application/octet-stream",

@@ -29,7 +29,7 @@ import yarl
 from snapproxy.cache_lock import held
 from snapproxy.memory_budget import format_size
 from snapproxy.offload import Offload
-from snapproxy.page_cache import CachedDocument, PageCache, cache_key
+from snapproxy.page_cache import CachedDocument, PageCache, body_digest, cache_key
 from snapproxy.single_flight import SingleFlight
 
 __all__ = [
@@ -197,7 +197,7 @@ class Upstream:
         self, key: str, url: str, accept: str, parse: Callable[[bytes], Any]
     ) -> Fetched:
         cached = self.cache.get(key) or await self._from_disk(key, parse)
-        if cached is not None and self.clock() - cached.fetched_at < self.max_age:
+        if cached is not None and cached.is_fresh(self.clock(), self.max_age):
             return Fetched(cached, "hit")
         try:
             self.failures.check(key)
@@ -209,7 +209,7 @@ class Upstream:
             if waited:
                 # Another process fetched this key meanwhile: take its copy if fresh.
                 shared = await self._from_disk(key, parse)
-                if shared is not None and self.clock() - shared.fetched_at < self.max_age:
+                if shared is not None and shared.is_fresh(self.clock(), self.max_age):
                     return Fetched(shared, "hit")
                 cached = shared or cached
             try:
@@ -243,10 +243,15 @@ class Upstream:
         if status != 200:
             raise UpstreamBadResponse(f"upstream answered {status} for {url}")
         try:
-            parsed = await self.offload.run(len(body), lambda: parse(body))
+            # Hashed beside the parse: a big page's digest would hold up the loop.
+            parsed, digest = await self.offload.run(
+                len(body), lambda: (parse(body), body_digest(body))
+            )
         except ValueError as exc:
             raise UpstreamBadResponse(f"malformed upstream response for {url}: {exc}") from exc
-        entry = CachedDocument(url=url, body=body, etag=etag, fetched_at=now, parsed=parsed)
+        entry = CachedDocument(
+            url=url, body=body, etag=etag, fetched_at=now, parsed=parsed, digest=digest
+        )
         await asyncio.to_thread(self.cache.save, key, entry)
         self.cache.remember(key, entry)
         return Fetched(entry, "miss")

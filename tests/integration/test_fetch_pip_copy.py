@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,5 +40,7 @@ def test_a_changed_copy_of_pip_is_not_run(
     # would make pip fail, so a fetch that succeeds ran pip's own code.
     main = copy / "pip" / "__main__.py"
     main.write_text("raise SystemExit('tampered pip ran')\n" + main.read_text())
+    # Without the first run's remembered resolution, so that pip runs again.
+    shutil.rmtree(cache / "resolutions")
     _fetch(upstream, tmp_path / "second", cache)
     assert "tampered" not in main.read_text()

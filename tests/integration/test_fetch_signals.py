@@ -150,7 +150,14 @@ def test_a_signal_during_resolution_leaves_nothing(
     upstream.delay("/simple/alpha/", HANG_GUARD)
     proc = run(command, out, upstream, tmp_path)
     try:
-        wait_for(lambda: upstream.hits["/simple/alpha/"] > 0, proc, "pip asking for alpha")
+        # The page is asked for ahead of pip (fetch's prefetch) and pip's own request
+        # joins that one: the moment is when both the page is awaited and pip runs.
+        wait_for(
+            lambda: upstream.hits["/simple/alpha/"] > 0
+            and any(is_pip(pid) for pid in descendants(proc.pid)),
+            proc,
+            "pip running while alpha's page is awaited",
+        )
         pips = {pid for pid in descendants(proc.pid) if is_pip(pid)}
         assert pips, "pip is not running while its page is awaited"
     finally:

@@ -392,3 +392,41 @@ def test_an_intact_disk_entry_is_kept(tmp_path: Path, edit: Callable[[bytes], by
     got = disk_cache(tmp_path).load(KEY)
     assert got is not None and got.body == BODY and got.fetched_at == 5.0
     assert path.exists()
+
+
+# --- stored_copy: what the header alone says ---------------------------------------------
+
+
+def test_stored_copy_names_the_body_digest_and_fetch_time(tmp_path: Path) -> None:
+    entry = doc(size=40, fetched_at=1234.5)
+    disk_cache(tmp_path).save(KEY, entry)
+    found = disk_cache(tmp_path).stored_copy(KEY)
+    assert found is not None
+    assert found.digest == hashlib.sha256(entry.body).hexdigest() == entry.digest
+    assert found.fetched_at == 1234.5
+
+
+def test_stored_copy_of_a_revalidated_entry_has_the_new_time_and_the_same_digest(
+    tmp_path: Path,
+) -> None:
+    entry = doc(fetched_at=1000.0)
+    disk_cache(tmp_path).save(KEY, entry)
+    disk_cache(tmp_path).save_fetch_time(KEY, entry.refreshed(2000.0))
+    found = disk_cache(tmp_path).stored_copy(KEY)
+    assert found is not None and found.fetched_at == 2000.0 and found.digest == entry.digest
+
+
+@pytest.mark.parametrize(
+    "raw", [b"", b"not json\nbody", b'{"sha256": 5, "fetched_at": 1}\n', b'{"fetched_at": 1}\n']
+)
+def test_stored_copy_of_a_damaged_header_is_none(tmp_path: Path, raw: bytes) -> None:
+    cache = disk_cache(tmp_path)
+    cache.save(KEY, doc())
+    [path] = files_under(tmp_path)
+    path.write_bytes(raw)
+    assert cache.stored_copy(KEY) is None
+
+
+def test_stored_copy_without_a_directory_or_entry_is_none(tmp_path: Path) -> None:
+    assert PageCache(None, ByteBudget(1024)).stored_copy(KEY) is None
+    assert disk_cache(tmp_path).stored_copy(KEY) is None
