@@ -4,22 +4,29 @@ A cutoff is an aware UTC :class:`~datetime.datetime`.  ``2021-05-01`` means
 ``2021-05-01T00:00:00Z``; RFC 3339 datetimes with ``Z`` or an offset are accepted.  A
 datetime without a zone is refused: pip and uv read such a value in local time, which
 would make a resolution depend on ``TZ``.
+
+The rule compares datetimes, or the same instants as fixed-width UTC text
+(:func:`instant_text`): a page's upload times are read once into that form, which for
+PyPI's own spelling needs no datetime at all (:func:`upload_instant`).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
+from typing import TypeVar
 
 __all__ = [
     "CutoffError",
     "InvalidCutoff",
     "NaiveCutoff",
     "format_cutoff",
+    "instant_text",
     "is_recent",
     "is_visible",
     "parse_cutoff",
     "parse_upload_time",
+    "upload_instant",
 ]
 
 RECENT = timedelta(hours=1)
@@ -120,10 +127,65 @@ def parse_upload_time(value: object) -> datetime | None:
     return parsed
 
 
-def is_visible(upload_time: datetime | None, cutoff: datetime, *, allow_undated: bool) -> bool:
+# An instant as fixed-width UTC text, YYYY-MM-DDTHH:MM:SS.ffffffZ: such texts order as the
+# instants they name, so comparing them needs no datetime.
+_INSTANT_WIDTH = len("2021-05-01T00:00:00.000000Z")
+# What datetime cannot hold in UTC (an offset pushing year 1 or 9999 over the edge): texts
+# below and above every instant text a datetime can have.
+_BEFORE_YEAR_1 = "0000-00-00T00:00:00.000000Z"
+_AFTER_YEAR_9999 = "9999-12-31T24:00:00.000000Z"
+# PyPI's spelling of an upload time (PEP 700 ``upload-time``, legacy
+# ``upload_time_iso_8601``): UTC, "Z", seconds, and no fraction or exactly six digits.  The
+# date part accepts only days that every year has (a 29th of February goes the long way),
+# the time part only hours 00-23 and minutes and seconds 00-59, as datetime does.
+_PYPI_UPLOAD_TIME = re.compile(
+    r"(?!0000)[0-9]{4}-"
+    r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"|(?:0[13-9]|1[0-2])-(?:29|30)"
+    r"|(?:0[13578]|1[02])-31)"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{6})?Z"
+)
+
+
+def instant_text(moment: datetime) -> str:
+    """An aware datetime as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC.
+
+    Two such texts compare as the instants do, so :func:`is_visible` can take them in
+    place of datetimes.  Instants a UTC datetime cannot hold (within a day of the ends of
+    years 1 and 9999) read as texts below and above every other, which orders them right
+    against any cutoff.
+    """
+    if moment.utcoffset() is None:
+        raise TypeError(f"{moment!r} has no time zone: its instant is unknown")
+    try:
+        utc = moment.astimezone(timezone.utc)
+    except OverflowError:
+        return _BEFORE_YEAR_1 if moment.year == 1 else _AFTER_YEAR_9999
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def upload_instant(value: object) -> str | None:
+    """:func:`parse_upload_time` as :func:`instant_text`, without a datetime for PyPI's form.
+
+    An upload time written as PyPI writes it (``2021-05-01T12:00:00.123456Z`` or
+    ``2021-05-01T12:00:00Z``) already is, or is one step from, its instant text; anything
+    else (offsets, other fraction lengths, lower-case ``z``, blanks, 29 February, no zone)
+    is read by :func:`parse_upload_time`, so both ways give the same answer.
+    """
+    if isinstance(value, str) and _PYPI_UPLOAD_TIME.fullmatch(value):
+        return value if len(value) == _INSTANT_WIDTH else value[:-1] + ".000000Z"
+    parsed = parse_upload_time(value)
+    return None if parsed is None else instant_text(parsed)
+
+
+_Moment = TypeVar("_Moment", datetime, str)
+
+
+def is_visible(upload_time: _Moment | None, cutoff: _Moment, *, allow_undated: bool) -> bool:
     """The snapshot rule: a file exists at the cutoff iff it was uploaded strictly before it.
 
-    Strict, as pip's ``--uploaded-prior-to`` and uv's ``--exclude-newer``.
+    Strict, as pip's ``--uploaded-prior-to`` and uv's ``--exclude-newer``.  The upload time
+    and the cutoff are both datetimes or both :func:`instant_text` (which order the same).
     """
     if upload_time is None:
         return allow_undated

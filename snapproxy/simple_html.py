@@ -5,8 +5,9 @@ Rendered from the JSON form, so HTML and JSON clients see the same filtered data
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterable
-from html import escape
 from urllib.parse import quote
 
 from snapproxy.hashes import strongest
@@ -15,9 +16,17 @@ from snapproxy.snapshot import JSON
 
 __all__ = ["render_index", "render_project"]
 
+# What html.escape (quote=True) replaces; most names and URLs hold none of it.
+_SPECIAL = re.compile("[&<>\"']")
+
+
+def escape(text: str) -> str:
+    """``html.escape(text)``, without its five passes over text that needs none."""
+    return html.escape(text) if _SPECIAL.search(text) else text
+
 
 def _attr(name: str, value: str) -> str:
-    return f' {name}="{escape(value, quote=True)}"'
+    return f' {name}="{escape(value)}"'
 
 
 def _hash_value(hashes: object) -> str | None:

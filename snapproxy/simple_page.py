@@ -7,16 +7,18 @@ earlier step left it) and returns a new page; none mutates its input or does I/O
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from functools import partial
+from itertools import compress
+from operator import is_not
 from typing import Any
 from urllib.parse import urljoin
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
-from snapproxy.cutoff import is_visible, parse_upload_time
-from snapproxy.filenames import version_of
+from snapproxy.cutoff import instant_text, is_visible, upload_instant
+from snapproxy.filenames import VersionKey, version_key, version_text
 from snapproxy.snapshot import JSON, Snapshot, YankedPolicy
 
 __all__ = [
@@ -58,11 +60,14 @@ def _with_files(page: JSON, files: Iterable[JSON]) -> JSON:
     return {**page, "files": list(files)}
 
 
+# urljoin is the slow part of a large page; absolute URLs (PyPI's) need none.
+_ABSOLUTE = ("https://", "http://")
+
+
 def _absolute_url(page_url: str) -> FileStep:
     def step(f: JSON) -> JSON:
         url = f["url"]
-        # urljoin is the slow part of a large page; absolute URLs (PyPI's) need none.
-        if url.startswith(("https://", "http://")):
+        if url.startswith(_ABSOLUTE):
             return f
         return {**f, "url": urljoin(page_url, url)}
 
@@ -78,48 +83,73 @@ def absolutize_urls(page: JSON, page_url: str) -> JSON:
 class PageFacts:
     """What filtering reads of a page's files, worked out once per upstream copy.
 
-    Parsing upload times and versions is most of the cost of a snapshot; a page served
-    under many cutoffs (or formats) then only compares.
+    Reading upload times and versions is most of the cost of a snapshot; a page served
+    under many cutoffs (or formats) then only compares.  Both are kept in forms that
+    compare without parsing: upload times as :func:`~snapproxy.cutoff.instant_text`,
+    versions as :func:`~snapproxy.filenames.version_key`.
     """
 
-    upload_times: tuple[datetime | None, ...]  # of page["files"], in order
-    versions: tuple[Version | None, ...]  # read from each file's name
-    listed: tuple[Version | None, ...]  # of page["versions"], in order
-
-    @property
-    def cost(self) -> int:
-        """Bytes it takes, roughly (a datetime and a Version per file)."""
-        return 300 * (len(self.upload_times) + len(self.listed))
+    uploaded: tuple[str | None, ...]  # of page["files"], in order; None: undated
+    versions: tuple[VersionKey | None, ...]  # read from each file's name; None: unreadable
+    listed: tuple[VersionKey | None, ...]  # of page["versions"], in order; None: invalid
+    cost: int  # bytes it takes beyond the page, roughly
 
 
-def _parsed_version(text: object) -> Version | None:
-    try:
-        return Version(str(text))
-    except InvalidVersion:
-        return None  # no file's version reads as an invalid version
+# Rough sizes for PageFacts.cost: a tuple slot, a short str, a Version (with its parts).
+_SLOT, _TEXT, _VERSION = 8, 80, 400
+
+
+def _facts_cost(
+    times: list[object],
+    uploaded: tuple[str | None, ...],
+    listed: list[object],
+    keys: Iterable[VersionKey | None],
+) -> int:
+    """Bytes the facts hold beyond the page: their tuples, the upload times rewritten as
+    instant texts, and the version keys that are not the page's own ``versions`` strings."""
+    rewritten = sum(map(is_not, uploaded, times))  # an undated time counts too: rough
+    own = set(map(id, listed))
+    made = {id(k): k for k in keys if k is not None and id(k) not in own}
+    held = sum(_VERSION if isinstance(k, Version) else _TEXT for k in made.values())
+    return _SLOT * (2 * len(times) + len(listed)) + _TEXT * rewritten + held
 
 
 def page_facts(page: JSON) -> PageFacts:
+    """Each file's upload instant (PEP 700 ``upload-time``) and version key (read from its
+    name, PEP 427/625), and the key of each listed version (PEP 700 ``versions``).
+
+    A version text is keyed once however many files and entries spell it.
+    """
     files = page.get("files") or []
     listed = page.get("versions")
+    entries: list[object] = listed if isinstance(listed, list) else []
+    listed_texts = [str(v) for v in entries]  # a str entry is its own text, not a copy
+    file_texts = [version_text(f["filename"]) for f in files]
+    # Listed texts first, so that a key which is its own text is the page's string.
+    distinct = dict.fromkeys([*listed_texts, *file_texts])
+    keys = {t: version_key(t) for t in distinct if t is not None}
+    times = [f.get("upload-time") for f in files]
+    uploaded = tuple(map(upload_instant, times))
     return PageFacts(
-        tuple(parse_upload_time(f.get("upload-time")) for f in files),
-        tuple(version_of(f["filename"]) for f in files),
-        tuple(_parsed_version(v) for v in listed) if isinstance(listed, list) else (),
+        uploaded,
+        tuple(None if t is None else keys[t] for t in file_texts),
+        tuple(keys[t] for t in listed_texts),
+        _facts_cost(times, uploaded, entries, keys.values()),
     )
 
 
-def _visible(page: JSON, snapshot: Snapshot, facts: PageFacts) -> tuple[list[JSON], set[Version]]:
-    """The files uploaded strictly before the cutoff, and the versions they keep alive."""
-    files: list[JSON] = []
-    live: set[Version] = set()
-    times, versions = facts.upload_times, facts.versions
-    for f, uploaded, version in zip(page.get("files") or [], times, versions, strict=True):
-        if is_visible(uploaded, snapshot.cutoff, allow_undated=snapshot.allow_undated):
-            files.append(f)
-            if version is not None:
-                live.add(version)
-    return files, live
+def _visible(page: JSON, snapshot: Snapshot, facts: PageFacts) -> tuple[list[JSON], set[object]]:
+    """The files uploaded strictly before the cutoff, and the version keys they keep alive."""
+    files = page.get("files") or []
+    if len(files) != len(facts.uploaded):
+        raise ValueError("facts of another page")
+    rule = partial(
+        is_visible, cutoff=instant_text(snapshot.cutoff), allow_undated=snapshot.allow_undated
+    )
+    shown = list(map(rule, facts.uploaded))
+    live: set[object] = set(compress(facts.versions, shown))
+    live.discard(None)  # an unreadable version keeps nothing alive
+    return list(compress(files, shown)), live
 
 
 def drop_invisible_files(page: JSON, snapshot: Snapshot) -> JSON:
@@ -138,11 +168,13 @@ def apply_yanked_policy(page: JSON, policy: YankedPolicy) -> JSON:
     return _with_files(page, map(_unyanked, page["files"]))
 
 
-def _with_live_versions(page: JSON, listed: tuple[Version | None, ...], live: set[Version]) -> JSON:
+def _with_live_versions(
+    page: JSON, listed: tuple[VersionKey | None, ...], live: set[object]
+) -> JSON:
     versions = page.get("versions")
     if not isinstance(versions, list):
         return page
-    kept = [v for v, parsed in zip(versions, listed, strict=True) if parsed in live]
+    kept = [v for v, key in zip(versions, listed, strict=True) if key in live]
     return {**page, "versions": kept}
 
 
@@ -153,7 +185,8 @@ def keep_live_versions(page: JSON) -> JSON:
     cannot be read keeps no version alive.
     """
     facts = page_facts(page)
-    live = {v for v in facts.versions if v is not None}
+    live: set[object] = set(facts.versions)
+    live.discard(None)
     return _with_live_versions(page, facts.listed, live)
 
 
@@ -162,17 +195,30 @@ def keep_live_versions(page: JSON) -> JSON:
 _OLD_METADATA_KEYS = ("dist-info-metadata", "data-dist-info-metadata")
 
 
-def _new_metadata_key(f: JSON) -> JSON:
-    out = {k: v for k, v in f.items() if k not in _OLD_METADATA_KEYS}
+def _metadata(f: JSON) -> object:
+    """A file's PEP 658 metadata under whichever name it has, the PEP 714 one first."""
     value = f.get("core-metadata")
     for key in _OLD_METADATA_KEYS:
         if value is None:
             value = f.get(key)
+    return value
+
+
+def _set_metadata(out: JSON, value: object) -> JSON:
+    """``out`` (a fresh copy) advertising ``value`` under ``core-metadata`` only if any."""
     if value:
         out["core-metadata"] = value
     else:
         out.pop("core-metadata", None)
     return out
+
+
+def _without(f: JSON, keys: Container[str]) -> JSON:
+    return {k: v for k, v in f.items() if k not in keys}
+
+
+def _new_metadata_key(f: JSON) -> JSON:
+    return _set_metadata(_without(f, _OLD_METADATA_KEYS), _metadata(f))
 
 
 def normalise_core_metadata(page: JSON) -> JSON:
@@ -212,7 +258,7 @@ def capped_meta(meta: object) -> JSON:
 
 
 def _served_keys(f: JSON) -> JSON:
-    return {k: v for k, v in f.items() if k not in _UNSERVED_FILE_KEYS}
+    return _without(f, _UNSERVED_FILE_KEYS)
 
 
 def _capped_page(page: JSON, files: Iterable[JSON]) -> JSON:
@@ -245,22 +291,38 @@ def snapshot_stream(
     files, live = _visible(page, snapshot, facts)
     if not files:
         raise ProjectNotAtCutoff(page.get("name", "?"))
-    steps: list[FileStep] = [_absolute_url(page_url)]
-    if snapshot.yanked == "ignore":
-        steps.append(_unyanked)
-    steps.append(_new_metadata_key)
-    if url_for is not None:
-        steps.append(_url_from(url_for))
-    steps.append(_served_keys)
-
-    def each(f: JSON) -> JSON:
-        for step in steps:
-            f = step(f)
-        return f
-
+    each = _served_file(page_url, snapshot.yanked == "ignore", url_for)
     out = _with_live_versions(_capped_page(page, ()), facts.listed, live)
     out["files"] = map(each, files)  # keeps the key's place in the page
     return out
+
+
+# What a served file entry leaves out: the old names of core-metadata (PEP 714) and the
+# data of API versions the proxy does not honour.
+_NOT_SERVED = frozenset((*_OLD_METADATA_KEYS, *_UNSERVED_FILE_KEYS))
+
+
+def _served_file(page_url: str, unyank: bool, url_for: Callable[[JSON], str] | None) -> FileStep:
+    """The file steps of a snapshot in one copy of the entry, in the order of the page
+    functions above: :func:`absolutize_urls`, :func:`apply_yanked_policy` (``unyank``),
+    :func:`normalise_core_metadata`, :func:`rewrite_file_urls` (``url_for``) and the
+    file part of :func:`cap_meta`.
+    """
+
+    def step(f: JSON) -> JSON:
+        # A plain copy (one C call) where nothing is left out: most entries.
+        out = f.copy() if _NOT_SERVED.isdisjoint(f) else _without(f, _NOT_SERVED)
+        url = f["url"]
+        if not url.startswith(_ABSOLUTE):
+            out["url"] = urljoin(page_url, url)
+        if unyank:
+            out["yanked"] = False
+        _set_metadata(out, _metadata(f))
+        if url_for is not None:
+            out["url"] = url_for(out)
+        return out
+
+    return step
 
 
 def snapshot_page(

@@ -291,3 +291,13 @@ def test_dumps_writes_non_string_keys_like_json(key: object) -> None:
 @given(any_json)
 def test_dumps_loads_round_trip(value: Any) -> None:
     same(json_pieces.loads(json_pieces.dumps(value)), value)
+
+
+@pytest.mark.parametrize("count", [0, 1, 255, 256, 257, 511, 512, 513, 1000])
+def test_long_arrays_are_written_whole_across_batches(count: int) -> None:
+    # Arrays are encoded a batch of elements per C call; every boundary must vanish.
+    items = [{"filename": f"f{i}", "n": i, "é": [i, None]} for i in range(count)]
+    want = json.dumps(items, separators=(",", ":"), ensure_ascii=False)
+    assert json_pieces.dumps(items) == want
+    assert json_pieces.dumps(iter(items)) == want
+    assert json_pieces.dumps({"files": iter(items)}) == '{"files":' + want + "}"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from snapproxy.simple_html import render_index, render_project
+from snapproxy.simple_html import escape, render_index, render_project
 
 SHA = "b" * 64
 URL = "https://files.pythonhosted.org/packages/ab/cd/foo-1.0-py3-none-any.whl"
@@ -274,3 +277,12 @@ def test_pypi_json_metadata_key_reaches_html_under_both_names() -> None:
     assert attrs["data-core-metadata"] == f"sha256={SHA}"
     assert attrs["data-dist-info-metadata"] == f"sha256={SHA}"
     assert 'data-requires-python="&gt;=3.6"' in html
+
+
+@given(st.text(alphabet=st.sampled_from("ab&<>\"'é;#x1 "), max_size=12) | st.text())
+@example("")
+@example("foo-1.0.tar.gz")
+@example("&amp;")
+def test_escape_is_html_escape(text: str) -> None:
+    # The shortcut for text with nothing to escape must not change a single answer.
+    assert escape(text) == html.escape(text, quote=True)
