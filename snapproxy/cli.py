@@ -13,6 +13,7 @@ import click
 
 from fetcher.commands import fetch, hash_command, lock, refresh
 from snapproxy import __version__
+from snapproxy.run_command import run
 from snapproxy.serve_command import serve
 
 __all__ = ["cli", "main"]
@@ -28,7 +29,7 @@ def cli(ctx: click.Context) -> None:
         click.echo(ctx.get_help())
 
 
-for command in (serve, fetch, lock, hash_command, refresh):
+for command in (serve, run, fetch, lock, hash_command, refresh):
     cli.add_command(command)
 
 

@@ -7,6 +7,7 @@ import errno
 import os
 import signal
 import sys
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,18 +29,148 @@ if TYPE_CHECKING:
 
     from snapproxy.server_config import ServerConfig
 
-__all__ = ["serve"]
+__all__ = ["log_level", "serve", "serve_options", "server_config"]
+
+
+def serve_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options that say what the snapshot proxy serves and how (serve and run)."""
+    options = [
+        click.option(
+            "--date",
+            "cutoff",
+            callback=cutoff_value,
+            required=True,
+            help="Cutoff: YYYY-MM-DD (midnight UTC) or an RFC 3339 datetime with a zone. "
+            "Files uploaded at or after it are hidden.",
+        ),
+        click.option(
+            "--upstream",
+            callback=origin_value,
+            default=DEFAULT_UPSTREAM,
+            show_default=True,
+            help="Index origin serving /simple/ and /pypi/.",
+        ),
+        click.option(
+            "--files-host",
+            callback=origin_value,
+            default=DEFAULT_FILES_HOST,
+            show_default=True,
+            help="Origin of distribution files.",
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Disk cache directory [default: $XDG_CACHE_HOME/snapproxy].",
+        ),
+        click.option("--no-cache", is_flag=True, help="Keep no disk cache (memory only)."),
+        click.option(
+            "--yanked",
+            type=click.Choice(["keep", "ignore"]),
+            default="keep",
+            show_default=True,
+            help="keep: pass PEP 592 yank marks through; ignore: show every file unyanked.",
+        ),
+        click.option(
+            "--allow-undated",
+            is_flag=True,
+            help="Show files that have no upload time (hidden by default).",
+        ),
+        click.option(
+            "--direct-files",
+            is_flag=True,
+            help="Leave file URLs pointing at upstream instead of this proxy.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=30.0,
+            show_default=True,
+            help="Seconds to wait for upstream to connect or send data.",
+        ),
+        click.option(
+            "--memory-budget",
+            callback=size_value,
+            default="64MiB",
+            show_default=True,
+            help="Bytes of memory for every in-memory cache together (KiB, MiB, GiB).",
+        ),
+        click.option(
+            "--max-page-size",
+            callback=size_value,
+            default="24MiB",
+            show_default=True,
+            help="Largest upstream page or JSON document accepted; larger ones get a 502.",
+        ),
+        click.option(
+            "--negative-ttl",
+            type=click.FloatRange(min=0),
+            default=5.0,
+            show_default=True,
+            help="Seconds an upstream failure is remembered and answered without retrying; "
+            "0: never.",
+        ),
+        click.option(
+            "--idle-timeout",
+            type=click.FloatRange(min=0.1),
+            default=15.0,
+            show_default=True,
+            help="Seconds a client connection may stay without a complete request before it "
+            "is closed.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def log_level(quiet: bool, verbose: bool, levels: tuple[str, str, str]) -> str:
+    """The level of ``levels`` (quiet, default, verbose) that -q and -v select."""
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose exclude each other; drop one")
+    return levels[0] if quiet else levels[2] if verbose else levels[1]
+
+
+def server_config(options: Mapping[str, Any]) -> ServerConfig:
+    """The proxy's configuration from the values of :func:`serve_options`, checked.
+
+    Logging is set up first: a cutoff too recent to be fixed yet is a warning.
+    """
+    import logging  # here, as below: `snapproxy hash` loads this module and needs none
+
+    from snapproxy.server_config import ServerConfig
+
+    cutoff: datetime = options["cutoff"]
+    cache_dir: Path | None = options["cache_dir"]
+    if options["no_cache"] and cache_dir is not None:
+        raise click.UsageError("--cache-dir and --no-cache exclude each other; drop one")
+    if is_recent(cutoff, datetime.now(timezone.utc)):
+        logging.getLogger("snapproxy").warning(
+            "cutoff %s is less than an hour ago: uploads may still appear before it, so "
+            "answers can change",
+            format_cutoff(cutoff),
+        )
+    if not options["no_cache"]:
+        cache_dir = cache_dir or default_cache_dir()
+        _usable_cache_dir(cache_dir)
+    return ServerConfig(
+        cutoff=cutoff,
+        upstream=options["upstream"],
+        files_host=options["files_host"],
+        cache_dir=cache_dir,
+        yanked="ignore" if options["yanked"] == "ignore" else "keep",
+        allow_undated=options["allow_undated"],
+        direct_files=options["direct_files"],
+        timeout=options["timeout"],
+        memory_budget=options["memory_budget"],
+        max_page_size=options["max_page_size"],
+        negative_ttl=options["negative_ttl"],
+        idle_timeout=options["idle_timeout"],
+    )
 
 
 @click.command()
-@click.option(
-    "--date",
-    "cutoff",
-    callback=cutoff_value,
-    required=True,
-    help="Cutoff: YYYY-MM-DD (midnight UTC) or an RFC 3339 datetime with a zone. "
-    "Files uploaded at or after it are hidden.",
-)
+@serve_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port",
@@ -48,128 +179,12 @@ __all__ = ["serve"]
     show_default=True,
     help="Port to listen on; 0 picks a free one.",
 )
-@click.option(
-    "--upstream",
-    callback=origin_value,
-    default=DEFAULT_UPSTREAM,
-    show_default=True,
-    help="Index origin serving /simple/ and /pypi/.",
-)
-@click.option(
-    "--files-host",
-    callback=origin_value,
-    default=DEFAULT_FILES_HOST,
-    show_default=True,
-    help="Origin of distribution files.",
-)
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Disk cache directory [default: $XDG_CACHE_HOME/snapproxy].",
-)
-@click.option("--no-cache", is_flag=True, help="Keep no disk cache (memory only).")
-@click.option(
-    "--yanked",
-    type=click.Choice(["keep", "ignore"]),
-    default="keep",
-    show_default=True,
-    help="keep: pass PEP 592 yank marks through; ignore: show every file unyanked.",
-)
-@click.option(
-    "--allow-undated", is_flag=True, help="Show files that have no upload time (hidden by default)."
-)
-@click.option(
-    "--direct-files",
-    is_flag=True,
-    help="Leave file URLs pointing at upstream instead of this proxy.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1),
-    default=30.0,
-    show_default=True,
-    help="Seconds to wait for upstream to connect or send data.",
-)
-@click.option(
-    "--memory-budget",
-    callback=size_value,
-    default="64MiB",
-    show_default=True,
-    help="Bytes of memory for every in-memory cache together (KiB, MiB, GiB).",
-)
-@click.option(
-    "--max-page-size",
-    callback=size_value,
-    default="24MiB",
-    show_default=True,
-    help="Largest upstream page or JSON document accepted; larger ones get a 502.",
-)
-@click.option(
-    "--negative-ttl",
-    type=click.FloatRange(min=0),
-    default=5.0,
-    show_default=True,
-    help="Seconds an upstream failure is remembered and answered without retrying; 0: never.",
-)
-@click.option(
-    "--idle-timeout",
-    type=click.FloatRange(min=0.1),
-    default=15.0,
-    show_default=True,
-    help="Seconds a client connection may stay without a complete request before it is closed.",
-)
 @click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="Log upstream traffic too.")
-def serve(
-    cutoff: datetime,
-    host: str,
-    port: int,
-    upstream: str,
-    files_host: str,
-    cache_dir: Path | None,
-    no_cache: bool,
-    yanked: str,
-    allow_undated: bool,
-    direct_files: bool,
-    timeout: float,
-    memory_budget: int,
-    max_page_size: int,
-    negative_ttl: float,
-    idle_timeout: float,
-    quiet: bool,
-    verbose: bool,
-) -> None:
+def serve(host: str, port: int, quiet: bool, verbose: bool, **options: Any) -> None:
     """Serve the index as it was at --date."""
-    if no_cache and cache_dir is not None:
-        raise click.UsageError("--cache-dir and --no-cache exclude each other; drop one")
-    if quiet and verbose:
-        raise click.UsageError("--quiet and --verbose exclude each other; drop one")
-    log = setup_logging("WARNING" if quiet else "DEBUG" if verbose else "INFO")
-    if is_recent(cutoff, datetime.now(timezone.utc)):
-        log.warning(
-            "cutoff %s is less than an hour ago: uploads may still appear before it, so "
-            "answers can change",
-            format_cutoff(cutoff),
-        )
-    from snapproxy.server_config import ServerConfig
-
-    if not no_cache:
-        _usable_cache_dir(cache_dir or default_cache_dir())
-    config = ServerConfig(
-        cutoff=cutoff,
-        upstream=upstream,
-        files_host=files_host,
-        cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
-        yanked="ignore" if yanked == "ignore" else "keep",
-        allow_undated=allow_undated,
-        direct_files=direct_files,
-        timeout=timeout,
-        memory_budget=memory_budget,
-        max_page_size=max_page_size,
-        negative_ttl=negative_ttl,
-        idle_timeout=idle_timeout,
-    )
+    setup_logging(log_level(quiet, verbose, ("WARNING", "INFO", "DEBUG")))
+    config = server_config(options)
     import asyncio
 
     _raise_open_file_limit()

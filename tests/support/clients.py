@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import hashlib
 import os
 import shutil
 import subprocess
@@ -111,8 +112,8 @@ def _locked(path: Path) -> Iterator[None]:
         yield
 
 
-def _cached_venv(name: str, python: str, requirement: str) -> Path:
-    """A venv under the cache holding `requirement`, installed from PyPI with isolated pip."""
+def _cached_venv(name: str, python: str, *requirements: str) -> Path:
+    """A venv under the cache holding `requirements`, installed from PyPI with isolated pip."""
     venv = cache_root() / "venvs" / name
     done = venv / ".snapproxy-complete"
     with _locked(venv.with_name(name + ".lock")):
@@ -133,11 +134,11 @@ def _cached_venv(name: str, python: str, requirement: str) -> Path:
                 "install",
                 "--index-url",
                 PYPI_SIMPLE,
-                requirement,
+                *requirements,
             ],
             env,
         )
-        done.write_text(requirement + "\n")
+        done.write_text("".join(line + "\n" for line in requirements))
     return venv
 
 
@@ -157,6 +158,85 @@ def uv_binary() -> Path:
     """The latest uv (at the time its cached venv was built) as an executable path."""
     python = base_python()
     return _cached_venv(f"uv-latest-py{_python_minor(python)}", python, "uv") / "bin" / "uv"
+
+
+# The resolvers built on pip and uv that `snapproxy run` is tested with, pinned so that
+# the tests keep meaning the same thing; each lives in a venv of its own.
+PIP_TOOLS = "7.6.2"
+POETRY = "2.5.1"
+PDM = "2.29.4"
+# pdm 2.29.4 with the newest hishel (2.0.0) fails at start ("module 'hishel' has no
+# attribute 'SyncSqliteStorage'"); hishel 1.4.0 works. setuptools: pdm --no-isolation
+# builds sdists with the interpreter's own (see README, snapproxy run with pdm).
+_PDM_REQUIREMENTS = (f"pdm=={PDM}", "hishel<2", "setuptools")
+
+
+def _tool_venv(name: str, *requirements: str) -> Path:
+    # The name carries every requirement: a changed pin builds a new venv, not reuses one.
+    digest = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:8]
+    python = base_python()
+    return _cached_venv(f"{name}-{digest}-py{_python_minor(python)}", python, *requirements)
+
+
+@functools.cache
+def pip_compile_binary() -> Path:
+    """pip-tools' `pip-compile` (it runs the pip of its own venv)."""
+    return _tool_venv(f"pip-tools-{PIP_TOOLS}", f"pip-tools=={PIP_TOOLS}") / "bin" / "pip-compile"
+
+
+@functools.cache
+def poetry_binary() -> Path:
+    return _tool_venv(f"poetry-{POETRY}", f"poetry=={POETRY}") / "bin" / "poetry"
+
+
+@functools.cache
+def pdm_venv() -> Path:
+    """pdm, with a working hishel and setuptools; its python is the one pdm locks with."""
+    return _tool_venv(f"pdm-{PDM}", *_PDM_REQUIREMENTS)
+
+
+def hostile_client_env(root: Path, *, extra_index: str, links: Path) -> dict[str, str]:
+    """clean_client_env() on a machine whose every pip, uv and pdm setting mixes
+    `extra_index` and the distributions in the directory `links` into a resolution.
+
+    Configuration files: the one PIP_CONFIG_FILE names, the user's pip.conf (new and legacy
+    place) under a fake HOME and XDG_CONFIG_HOME, uv.toml there and in `root` (run clients
+    with `root` as their working directory), pdm's global config with an extra source.
+    Variables: PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, UV_INDEX, UV_EXTRA_INDEX_URL,
+    UV_FIND_LINKS and UV_INDEX_STRATEGY=unsafe-best-match (so uv takes the highest version
+    of any index).
+    """
+    home = root / "home"
+    config = home / ".config"
+    pip_conf = f"[global]\nextra-index-url = {extra_index}\nfind-links = {links}\n"
+    uv_toml = (
+        f"extra-index-url = [{extra_index!r}]\nfind-links = [{str(links)!r}]\n"
+        'index-strategy = "unsafe-best-match"\n'
+    )
+    files = {
+        root / "hostile-pip.conf": pip_conf,
+        config / "pip" / "pip.conf": pip_conf,
+        home / ".pip" / "pip.conf": pip_conf,
+        config / "uv" / "uv.toml": uv_toml,
+        root / "uv.toml": uv_toml,
+        config / "pdm" / "config.toml": f"[pypi.hostile]\nurl = {extra_index!r}\n",
+    }
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    env = clean_client_env(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(config),
+        PIP_CONFIG_FILE=str(root / "hostile-pip.conf"),
+        PIP_EXTRA_INDEX_URL=extra_index,
+        PIP_FIND_LINKS=str(links),
+        UV_INDEX=extra_index,
+        UV_EXTRA_INDEX_URL=extra_index,
+        UV_FIND_LINKS=str(links),
+        UV_INDEX_STRATEGY="unsafe-best-match",
+    )
+    del env["UV_NO_CONFIG"]  # clean_client_env's own defence: a hostile machine has none
+    return env
 
 
 def run_pip(
