@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import ssl
 import sys
@@ -25,7 +26,7 @@ from pathlib import Path
 import aiohttp
 from packaging.specifiers import SpecifierSet
 from packaging.tags import sys_tags
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from fetcher import resolution_memo
 from fetcher.build_requirements import InvalidSdist, build_requirements
@@ -60,9 +61,10 @@ from fetcher.requirements_lock import ConflictingVersions, render_lock
 from fetcher.resolution import Resolution
 from snapproxy.app import ServerConfig
 from snapproxy.atomic_file import write_atomically
-from snapproxy.cutoff import format_cutoff, is_recent, parse_upload_time
+from snapproxy.cutoff import format_cutoff, is_future, is_recent, parse_upload_time
 from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
 from snapproxy.file_store import FileStore, InvalidDigest, Verifier
+from snapproxy.names import canonical
 from snapproxy.page_log import PageLog
 from snapproxy.snapshot import Snapshot
 from snapproxy.upstream import UpstreamError
@@ -127,6 +129,12 @@ class FetchRequest:
         """Refuse what cannot give a reproducible result, before any work."""
         if not self.requirement_files and not self.requirements:
             raise FetchError("nothing to fetch: give -r FILE or requirements")
+        if is_future(self.cutoff, self.now):
+            now = format_cutoff(self.now.replace(microsecond=0))
+            raise FetchError(
+                f"cutoff {format_cutoff(self.cutoff)} is in the future (now is {now}), so it "
+                "names no snapshot yet; choose a past --date"
+            )
         if is_recent(self.cutoff, self.now) and not self.allow_recent:
             raise FetchError(
                 f"cutoff {format_cutoff(self.cutoff)} is less than an hour ago, so uploads "
@@ -244,12 +252,42 @@ async def _pip_wheel(proxy: RunningProxy, version: str, workdir: Path) -> tuple[
     dest = workdir / filename
     url = f"{proxy.base}/snapshot/{UNFILTERED}/files/pip/{filename}"
     async with aiohttp.ClientSession() as session, session.get(url) as response:
+        if response.status == 404:
+            raise FetchError(await _no_such_pip(proxy, version))
         if response.status != 200:
             detail = (await response.text()).strip()
             raise FetchError(f"cannot get pip {version} from the index: {detail}")
         data = await response.read()
     dest.write_bytes(data)
     return dest, hashlib.sha256(data).hexdigest()
+
+
+async def _no_such_pip(proxy: RunningProxy, version: str) -> str:
+    """Why pip ``version`` cannot run: the index has no wheel of it; and which it has."""
+    index = proxy.proxy.config.upstream
+    try:
+        page = (await proxy.proxy.page("pip")).parsed
+    except (UpstreamError, LookupError):
+        return f"pip {version} has no wheel on {index}; choose another --pip-version"
+    have = [
+        parsed
+        for f in page["files"]
+        if (parsed := _pip_wheel_version(str(f.get("filename", "")))) is not None
+    ]
+    newest = f" (the newest is {max(have)})" if have else ""
+    return f"pip {version} has no wheel on {index}{newest}; choose an existing --pip-version"
+
+
+def _pip_wheel_version(filename: str) -> Version | None:
+    name, _, rest = filename.partition("-")
+    version, _, tags = rest.partition("-")
+    if name != "pip" or tags != "py3-none-any.whl":
+        return None
+    try:
+        parsed = Version(version)
+    except InvalidVersion:
+        return None
+    return None if parsed.is_prerelease else parsed
 
 
 async def _pip(
@@ -284,6 +322,22 @@ def _pip_scratch(workdir: Path) -> tuple[Path, Path]:
     return home, tmp
 
 
+# A PEP 508 project name, as it may appear in pip's words.
+_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
+def _why_missing(proxy: RunningProxy, pip_message: str) -> list[str]:
+    """The proxy's account of each project pip's error names that it answered 404 for.
+
+    pip says only "no matching distribution" whether the name is misspelt or the project
+    had no file yet at the cutoff; the proxy knows which (``Proxy.missing``).  Only the
+    projects pip names count: a 404 pip got past by backtracking explains nothing.
+    """
+    named = {canonical(word) for word in _NAME.findall(pip_message)}
+    reasons = dict(proxy.proxy.missing)  # the last reason of each project
+    return [why for project, why in reasons.items() if project in named]
+
+
 async def _pip_report(
     request: FetchRequest,
     proxy: RunningProxy,
@@ -309,7 +363,10 @@ async def _pip_report(
         await run_pip(command, pip_environment(os.environ, home, tmp), cwd=workdir)
     except PipFailed as exc:
         cutoff = format_cutoff(request.cutoff)
-        raise FetchError(f"cannot resolve {label} as of {cutoff}:\n{exc.message}") from None
+        # The first line is the one a user reads: it says why, when the proxy knows.
+        why = _why_missing(proxy, exc.message)
+        lead = " ".join([f"cannot resolve {label} as of {cutoff}:", *why[:1]])
+        raise FetchError("\n".join([lead, *why[1:], exc.message])) from None
     try:
         document = json.loads(report.read_text())
         chosen, environment = parse_report(document), report_environment(document)

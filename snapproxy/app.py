@@ -30,7 +30,7 @@ from snapproxy.names import InvalidProjectName
 from snapproxy.negotiation import FormatNotAcceptable
 from snapproxy.offload import Offload
 from snapproxy.page_cache import PageCache
-from snapproxy.proxy import InvalidVersionText, NotInSnapshot, Proxy
+from snapproxy.proxy import InvalidVersionText, NoSuchProject, NotInSnapshot, Proxy
 from snapproxy.representation import VARY
 from snapproxy.server_config import ServerConfig
 from snapproxy.simple_page import ProjectNotAtCutoff
@@ -51,12 +51,27 @@ log = logging.getLogger("snapproxy.access")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _error(status: int, message: str) -> web.Response:
+def _error(status: int, message: str, *, reason: str | None = None) -> web.Response:
     return web.Response(
         status=status,
+        reason=reason,
         text=f"{message}\n",
         headers={"Cache-Control": "no-store", "Vary": VARY},
     )
+
+
+def _missing_project(request: web.Request, exc: NoSuchProject | ProjectNotAtCutoff) -> web.Response:
+    """The 404 of a project that is not in the snapshot, saying which of the two cases.
+
+    pip and uv show no error body; pip -vv shows the reason phrase, so that says it too
+    (when it can be one: a single line of printable ASCII).  The proxy remembers why, for
+    the fetcher's error.
+    """
+    message = str(exc)
+    project = request.match_info.get("project", exc.project)
+    request.app[PROXY].missing.append((project, message))
+    fits = message.isascii() and message.isprintable()
+    return _error(404, message, reason=message if fits else None)
 
 
 class AccessLogger(AbstractAccessLogger):
@@ -103,8 +118,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _error(400, str(exc))
     except FormatNotAcceptable as exc:
         return _error(406, str(exc))
-    except ProjectNotAtCutoff as exc:
-        return _error(404, f"project {exc} has no file uploaded before the cutoff")
+    except (NoSuchProject, ProjectNotAtCutoff) as exc:
+        return _missing_project(request, exc)
     except UpstreamNotFound as exc:
         return _error(404, f"not found upstream: {exc}")
     except NotInSnapshot as exc:
@@ -185,7 +200,9 @@ def create_app(config: ServerConfig) -> web.Application:
 
         return handler
 
+    app.router.add_get("/snapshot/{cutoff}", route("add_slash"))
     for prefix in ("", "/snapshot/{cutoff}"):
+        app.router.add_get(prefix + "/", route("home"))
         app.router.add_get(prefix + "/simple/", route("project_list"))
         app.router.add_get(prefix + "/simple", route("add_slash"))
         app.router.add_get(prefix + "/simple/{project}/", route("project_page"))

@@ -12,6 +12,8 @@ from typing import Any
 from packaging.metadata import parse_email
 from packaging.version import InvalidVersion, Version
 
+from snapproxy.cutoff import upload_instant
+from snapproxy.filenames import version_key
 from snapproxy.snapshot import JSON, Snapshot
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "latest_version",
     "snapshot_project",
     "snapshot_version",
+    "upload_instants",
     "visible_releases",
 ]
 
@@ -32,17 +35,40 @@ def _apply_yanked(f: JSON, snapshot: Snapshot) -> JSON:
 
 
 def visible_releases(doc: JSON, snapshot: Snapshot) -> Releases:
-    """``releases`` with only the files uploaded before the cutoff; emptied versions go."""
-    out: Releases = {}
-    for version, files in (doc.get("releases") or {}).items():
-        kept = [
+    """``releases`` with only the files uploaded before the cutoff, and only the versions
+    that a visible file keeps alive.
+
+    The rule of the simple API's PEP 700 ``versions`` (simple_page): a version stays when
+    a visible file's version is equal to it under PEP 440.  Here a file's version is the
+    release it is listed under, so a release with no visible file of its own stays, with
+    no files, when an equal one has some (requests lists ``0.12.01`` with no files beside
+    ``0.12.1`` with its sdist: ``==0.12.01`` installs that sdist); any other goes.
+    """
+    shown = {
+        version: [
             _apply_yanked(f, snapshot)
             for f in files or []
             if snapshot.shows(f.get("upload_time_iso_8601"))
         ]
-        if kept:
-            out[version] = kept
-    return out
+        for version, files in (doc.get("releases") or {}).items()
+    }
+    live = {version_key(version) for version, kept in shown.items() if kept}
+    live.discard(None)  # a release whose version cannot be read keeps no other alive
+    return {
+        version: kept
+        for version, kept in shown.items()
+        if kept or version_key(version) in live
+    }
+
+
+def upload_instants(doc: JSON) -> list[str | None]:
+    """The upload instant (:func:`~snapproxy.cutoff.upload_instant`) of every file of every
+    release, ``None`` for an undated one."""
+    return [
+        upload_instant(f.get("upload_time_iso_8601"))
+        for files in (doc.get("releases") or {}).values()
+        for f in files or []
+    ]
 
 
 def _rank(version: str, files: list[JSON]) -> tuple[bool, bool, Version]:
@@ -55,10 +81,14 @@ def _rank(version: str, files: list[JSON]) -> tuple[bool, bool, Version]:
 
 
 def latest_version(releases: Releases) -> str | None:
-    """The version PyPI shows as latest: non-yanked, non-prerelease first, then highest."""
-    if not releases:
+    """The version PyPI shows as latest: non-yanked, non-prerelease first, then highest.
+
+    Only a release with files of its own can be it (its files are the document's ``urls``).
+    """
+    with_files = [v for v, files in releases.items() if files]
+    if not with_files:
         return None
-    return max(releases, key=lambda v: _rank(v, releases[v]))
+    return max(with_files, key=lambda v: _rank(v, releases[v]))
 
 
 def _rewrite(files: list[JSON], url_for: Callable[[JSON], str] | None) -> list[JSON]:

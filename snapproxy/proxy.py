@@ -25,7 +25,7 @@ from aiohttp import web
 
 from snapproxy import __version__, json_pieces
 from snapproxy.cache_status import CACHE_STATUS
-from snapproxy.cutoff import format_cutoff, is_recent, parse_cutoff
+from snapproxy.cutoff import format_cutoff, is_recent, parse_cutoff, parse_upload_time
 from snapproxy.documents import (
     ProjectList,
     parse_legacy_project,
@@ -34,11 +34,13 @@ from snapproxy.documents import (
 )
 from snapproxy.downloads import Downloads, StoredFile, send
 from snapproxy.file_store import FileStore, Verifier, verified
+from snapproxy.home_page import Home, home_json, render_home, wants_json
 from snapproxy.legacy_json import (
     info_from_metadata,
     latest_version,
     snapshot_project,
     snapshot_version,
+    upload_instants,
     visible_releases,
 )
 from snapproxy.memory_budget import ByteBudget
@@ -69,7 +71,7 @@ from snapproxy.single_flight import SingleFlight
 from snapproxy.snapshot import JSON, Snapshot
 from snapproxy.upstream import Fetched, Upstream, UpstreamError, UpstreamNotFound
 
-__all__ = ["InvalidVersionText", "NotInSnapshot", "Proxy"]
+__all__ = ["InvalidVersionText", "NoSuchProject", "NotInSnapshot", "Proxy"]
 
 JSON_ACCEPT = Format.JSON.value
 LEGACY_ACCEPT = "application/json"
@@ -82,6 +84,18 @@ _INDEX_ENTRY_COST = 600
 
 class NotInSnapshot(LookupError):
     """A version or file that exists upstream but not at the requested cutoff."""
+
+
+class NoSuchProject(UpstreamNotFound):
+    """Upstream has no project of that name (its page is a 404): often a misspelling.
+
+    The other 404 of a project, one that exists but had no file yet at the cutoff, is
+    :class:`~snapproxy.simple_page.ProjectNotAtCutoff`.
+    """
+
+    def __init__(self, project: str, upstream: str):
+        self.project = project
+        super().__init__(f"no project named {project!r} on {upstream}; check the spelling")
 
 
 class InvalidVersionText(ValueError):
@@ -125,6 +139,10 @@ class Proxy:
         # Called with (filename, upstream URL, verifier, size) of each distribution file
         # requested, by a client that acts on what is fetched (the fetcher's prefetch).
         self.file_served: Callable[[str, str, Verifier, int | None], None] | None = None
+        # (project, why) of the last projects answered 404 (NoSuchProject,
+        # ProjectNotAtCutoff), for an in-process client (the fetcher) to explain what pip
+        # only calls "no matching distribution"; bounded, as a server runs for long.
+        self.missing: deque[tuple[str, str]] = deque(maxlen=16)
 
     @property
     def mismatched(self) -> deque[str]:
@@ -176,10 +194,21 @@ class Proxy:
         return fetched
 
     async def page(self, project: str) -> Fetched:
-        return await self.fetch(self.page_url(project), JSON_ACCEPT, parse_project_page)
+        try:
+            return await self.fetch(self.page_url(project), JSON_ACCEPT, parse_project_page)
+        except UpstreamNotFound:
+            raise NoSuchProject(project, self.index) from None
 
-    async def legacy(self, path: str) -> Fetched:
-        url = f"{self.index}/pypi/{path}/json"
+    async def legacy(self, project: str, version: str | None = None) -> Fetched:
+        """``/pypi/<project>/json``, or ``/pypi/<project>/<version>/json`` (whose 404 may
+        be a mirror that serves none: it stays an UpstreamNotFound)."""
+        if version is None:
+            url = f"{self.index}/pypi/{project}/json"
+            try:
+                return await self.fetch(url, LEGACY_ACCEPT, parse_legacy_project)
+            except UpstreamNotFound:
+                raise NoSuchProject(project, self.index) from None
+        url = f"{self.index}/pypi/{project}/{quote(version, safe='')}/json"
         return await self.fetch(url, LEGACY_ACCEPT, parse_legacy_project)
 
     # -- derived values -----------------------------------------------------------------
@@ -335,7 +364,7 @@ class Proxy:
         releases = await self.offload.run(size, lambda: visible_releases(doc, tree.snapshot))
         latest = latest_version(releases)
         if latest is None:
-            raise ProjectNotAtCutoff(project)
+            raise ProjectNotAtCutoff(project, tree.snapshot.cutoff, upload_instants(doc))
         info = await self.version_info(project, doc, latest, releases[latest])
         url_for = self.legacy_url_for(request, project)
         return await self.respond_legacy(
@@ -351,7 +380,7 @@ class Proxy:
         version = _version_text(request.match_info["version"])
         url_for = self.legacy_url_for(request, project)
         try:
-            fetched = await self.legacy(f"{project}/{quote(version, safe='')}")
+            fetched = await self.legacy(project, version)
         except UpstreamNotFound:
             # Some mirrors serve no per-version documents: build one from the project's.
             return await self.legacy_version_from_project(request, tree, project, version)
@@ -373,7 +402,7 @@ class Proxy:
         doc = fetched.parsed
         size = fetched.document.size
         releases = await self.offload.run(size, lambda: visible_releases(doc, tree.snapshot))
-        if version not in releases:
+        if not releases.get(version):  # absent, or kept without files of its own
             raise _version_not_in_snapshot(project, version, tree)
         info = await self.version_info(project, doc, version, releases[version])
         url_for = self.legacy_url_for(request, project)
@@ -391,7 +420,7 @@ class Proxy:
             return info
         cache = CACHE_STATUS.get()
         try:
-            vdoc = await self.legacy(f"{project}/{quote(version, safe='')}")
+            vdoc = await self.legacy(project, version)
             result: JSON = vdoc.parsed["info"]
             return result
         except UpstreamNotFound:
@@ -475,10 +504,17 @@ class Proxy:
             lambda index: _INDEX_ENTRY_COST * len(index),
         )
         entry = entries.get(filename)
-        if entry is None or not snapshot.shows(entry.get("upload-time")):
+        if entry is None:
+            raise NotInSnapshot(f"{project} has no file named {filename!r} on {self.index}")
+        if not snapshot.shows(entry.get("upload-time")):
+            uploaded = parse_upload_time(entry.get("upload-time"))
+            if uploaded is None:
+                raise NotInSnapshot(
+                    f"{filename} of {project} has no upload time; --allow-undated serves it"
+                )
             raise NotInSnapshot(
-                f"{filename} is not a file of {project} uploaded before "
-                f"{format_cutoff(snapshot.cutoff)}"
+                f"{filename} of {project} was uploaded at {format_cutoff(uploaded)}, not "
+                f"before {format_cutoff(snapshot.cutoff)}"
             )
         one = {**page, "files": [entry]}
         found: JSON = normalise_core_metadata(absolutize_urls(one, self.page_url(project)))
@@ -534,6 +570,26 @@ class Proxy:
             "version": __version__,
         }
         return web.json_response(doc, headers={"Cache-Control": "no-store"})
+
+    async def home(self, request: web.Request) -> web.Response:
+        """``/``: what this server is and the lines that use it (home_page), HTML or JSON."""
+        tree = self.tree(request)
+        home = Home(
+            cutoff=format_cutoff(tree.snapshot.cutoff),
+            upstream=self.config.upstream,
+            origin=self.origin(request),
+            tree=_tree_prefix(request),
+            version=__version__,
+        )
+        if wants_json(request.headers.get("Accept")):
+            body, content_type = json_pieces.dumps(home_json(home)), "application/json"
+        else:
+            body, content_type = render_home(home), "text/html; charset=utf-8"
+        gzip_ok = accepts_gzip(request.headers.get("Accept-Encoding"))
+        rep = make_representation(body.encode(), content_type, gzip_ok=gzip_ok)
+        # Built from the Host a client used, like legacy JSON; a newer snapproxy says
+        # another version, so never immutable.
+        return self.respond(request, rep, None, vary=f"{VARY}, Host")
 
     async def add_slash(self, request: web.Request) -> web.Response:
         raise web.HTTPMovedPermanently(_same_query(request, request.path + "/"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from itertools import compress
 from operator import is_not
@@ -17,7 +18,13 @@ from urllib.parse import urljoin
 
 from packaging.version import Version
 
-from snapproxy.cutoff import instant_text, is_visible, upload_instant
+from snapproxy.cutoff import (
+    format_cutoff,
+    instant_text,
+    is_visible,
+    parse_upload_time,
+    upload_instant,
+)
 from snapproxy.filenames import VersionKey, version_key, version_text
 from snapproxy.snapshot import JSON, Snapshot, YankedPolicy
 
@@ -53,7 +60,32 @@ FileStep = Callable[[JSON], JSON]
 
 
 class ProjectNotAtCutoff(LookupError):
-    """No file of the project survives the cutoff: it did not exist yet."""
+    """No file of the project survives the cutoff: it did not exist yet.
+
+    Upstream has the project, so the message says so and, to tell it from a misspelt
+    name, when its first file came: ``uploaded`` are its files' upload instants
+    (:func:`~snapproxy.cutoff.instant_text`, ``None`` for an undated file), as
+    :class:`PageFacts` holds them.
+    """
+
+    def __init__(
+        self, project: str, cutoff: datetime | None = None, uploaded: Iterable[str | None] = ()
+    ):
+        times = list(uploaded)
+        dated = [t for t in times if t is not None]
+        self.project = project
+        self.first_upload = min(dated, default=None)
+        before = "" if cutoff is None else f" before {format_cutoff(cutoff)}"
+        if self.first_upload is not None:
+            first = parse_upload_time(self.first_upload)
+            shown = self.first_upload if first is None else format_cutoff(first)
+            why = f"(first file: {shown}); a later cutoff shows it"
+        elif times:
+            # Every file is undated (and undated files are hidden): none can be placed.
+            why = "(none of its files has an upload time; --allow-undated shows them)"
+        else:
+            why = "(it has no files at all)"
+        super().__init__(f"project {project!r} exists but had no file{before} {why}")
 
 
 def _with_files(page: JSON, files: Iterable[JSON]) -> JSON:
@@ -290,7 +322,7 @@ def snapshot_stream(
     facts = facts or page_facts(page)
     files, live = _visible(page, snapshot, facts)
     if not files:
-        raise ProjectNotAtCutoff(page.get("name", "?"))
+        raise ProjectNotAtCutoff(page.get("name", "?"), snapshot.cutoff, facts.uploaded)
     each = _served_file(page_url, snapshot.yanked == "ignore", url_for)
     out = _with_live_versions(_capped_page(page, ()), facts.listed, live)
     out["files"] = map(each, files)  # keeps the key's place in the page

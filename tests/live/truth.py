@@ -97,13 +97,22 @@ def expected_versions(page: JSON, cutoff: datetime = CUTOFF) -> list[str]:
 
 
 def surviving_releases(legacy: JSON, cutoff: datetime = CUTOFF) -> dict[str, list[JSON]]:
-    """Legacy JSON `releases` with only files uploaded before the cutoff; empty versions go."""
-    out = {}
-    for version, files in legacy["releases"].items():
-        kept = [f for f in files or [] if before(f.get("upload_time_iso_8601"), cutoff)]
-        if kept:
-            out[version] = kept
-    return out
+    """Legacy JSON `releases` with only files uploaded before the cutoff; a version stays
+    while some release equal to it under PEP 440 keeps a file (requests' `0.12.01`, an
+    empty release upstream, stays beside `0.12.1`)."""
+    kept = {
+        version: [f for f in files or [] if before(f.get("upload_time_iso_8601"), cutoff)]
+        for version, files in legacy["releases"].items()
+    }
+
+    def parsed(version: str) -> Version | None:
+        try:
+            return Version(version)
+        except InvalidVersion:
+            return None
+
+    live = {parsed(v) for v, files in kept.items() if files} - {None}
+    return {v: files for v, files in kept.items() if files or parsed(v) in live}
 
 
 def expected_latest(releases: Mapping[str, Sequence[JSON]]) -> str:

@@ -4,6 +4,7 @@ and nothing wrong is cached."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,8 +12,10 @@ from snapproxy.app import PROXY
 from tests.support.distributions import make_wheel
 from tests.support.fakeindex import FakeFile, FakeIndex
 from tests.unit.http_fixtures import (
+    AS_HTML,
     AS_JSON,
     CUTOFF,
+    EARLY_TEXT,
     FOO_BAR,
     NAME,
     Client,
@@ -242,3 +245,98 @@ async def test_file_upstream_timeout_is_504(start_proxy: StartProxy, fake: FakeI
     response = await client.get(f"/files/{NAME}/{WHEEL.dist.filename}")
     assert response.status == 200
     assert await response.read() == WHEEL.dist.content
+
+
+# ---- 404s that say why: no such project, or not yet at the cutoff --------------------------
+
+FUTURE_WHY = (
+    "project 'future' exists but had no file before 2021-05-01T00:00:00Z "
+    "(first file: 2022-02-02T00:00:00Z); a later cutoff shows it"
+)
+
+
+def no_such_project(fake: FakeIndex, name: str) -> str:
+    return f"no project named {name!r} on {fake.index_origin}; check the spelling"
+
+
+async def not_found(client: Client, path: str, **kwargs: Any) -> str:
+    response = await client.get(path, **kwargs)
+    assert response.status == 404
+    assert response.headers["Content-Type"].startswith("text/plain")
+    return await response.text()
+
+
+@pytest.mark.parametrize("headers", [AS_JSON, AS_HTML, {}])
+async def test_a_project_upstream_lacks_is_named_as_such(
+    proxy: Client, fake: FakeIndex, headers: dict[str, str]
+) -> None:
+    assert await not_found(proxy, "/simple/reqeusts/", headers=headers) == (
+        no_such_project(fake, "reqeusts") + "\n"
+    )
+
+
+@pytest.mark.parametrize("headers", [AS_JSON, AS_HTML, {}])
+async def test_a_project_after_the_cutoff_names_its_first_file(
+    proxy: Client, headers: dict[str, str]
+) -> None:
+    assert await not_found(proxy, "/simple/future/", headers=headers) == FUTURE_WHY + "\n"
+
+
+async def test_the_reason_phrase_says_it_too(proxy: Client, fake: FakeIndex) -> None:
+    # pip and uv show no 404 body; pip -vv shows the reason phrase.
+    response = await proxy.get("/simple/reqeusts/", headers=AS_JSON)
+    assert response.reason == no_such_project(fake, "reqeusts")
+    response = await proxy.get("/simple/future/", headers=AS_JSON)
+    assert response.reason == FUTURE_WHY
+
+
+async def test_a_tree_names_its_own_cutoff(proxy: Client) -> None:
+    text = await not_found(proxy, f"/snapshot/{EARLY_TEXT}/simple/future/", headers=AS_JSON)
+    assert "no file before 2020-01-01T00:00:00Z (first file: 2022-02-02T00:00:00Z)" in text
+
+
+async def test_a_project_with_only_undated_files_says_so(proxy: Client) -> None:
+    text = await not_found(proxy, "/simple/undated/", headers=AS_JSON)
+    assert text == (
+        "project 'undated' exists but had no file before 2021-05-01T00:00:00Z (none of its "
+        "files has an upload time; --allow-undated shows them)\n"
+    )
+
+
+async def test_legacy_json_404s_say_which(proxy: Client, fake: FakeIndex) -> None:
+    assert await not_found(proxy, "/pypi/reqeusts/json") == no_such_project(fake, "reqeusts") + "\n"
+    assert await not_found(proxy, "/pypi/reqeusts/1.0/json") == (
+        no_such_project(fake, "reqeusts") + "\n"
+    )
+    assert await not_found(proxy, "/pypi/future/json") == FUTURE_WHY + "\n"
+    assert await not_found(proxy, "/pypi/future/1.0/json") == (
+        "future 1.0 has no file uploaded before 2021-05-01T00:00:00Z\n"
+    )
+
+
+async def test_file_404s_say_which(proxy: Client, fake: FakeIndex) -> None:
+    wheel = "future-1.0-py3-none-any.whl"
+    assert await not_found(proxy, f"/files/reqeusts/{wheel}") == (
+        no_such_project(fake, "reqeusts") + "\n"
+    )
+    assert await not_found(proxy, f"/files/future/{wheel}") == (
+        f"{wheel} of future was uploaded at 2022-02-02T00:00:00Z, not before "
+        "2021-05-01T00:00:00Z\n"
+    )
+    assert await not_found(proxy, "/files/future/future-9.9.tar.gz") == (
+        f"future has no file named 'future-9.9.tar.gz' on {fake.index_origin}\n"
+    )
+
+
+async def test_the_proxy_remembers_why_for_the_fetcher(proxy: Client, fake: FakeIndex) -> None:
+    await proxy.get("/simple/reqeusts/", headers=AS_JSON)
+    await proxy.get("/simple/Future/", headers=AS_JSON)  # asked for by its normal form
+    assert list(proxy.app[PROXY].missing) == [
+        ("reqeusts", no_such_project(fake, "reqeusts")),
+        ("future", FUTURE_WHY),
+    ]
+    for n in range(40):  # bounded: a server runs for long
+        await proxy.get(f"/simple/nothing-{n}/", headers=AS_JSON)
+    missing = proxy.app[PROXY].missing
+    assert len(missing) < 40
+    assert missing[-1] == ("nothing-39", no_such_project(fake, "nothing-39"))

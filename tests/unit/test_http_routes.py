@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from yarl import URL
 
-from tests.support.fakeindex import FakeIndex
+from snapproxy import __version__
+from tests.support.distributions import make_sdist, make_wheel
+from tests.support.fakeindex import FakeFile, FakeIndex
 from tests.unit.http_fixtures import (
     AS_HTML,
     AS_JSON,
@@ -206,3 +208,102 @@ async def test_a_cutoff_less_than_an_hour_ago_is_not_immutable(start_proxy: Star
     later = await start_proxy(now=lambda: CUTOFF + timedelta(hours=2))
     response = await later.get(path, headers=AS_JSON)
     assert response.headers["Cache-Control"] == IMMUTABLE
+
+
+# ---- the home page -------------------------------------------------------------------------
+
+
+async def test_home_is_a_page_naming_the_index_url(proxy: Client, fake: FakeIndex) -> None:
+    response = await proxy.get("/")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert response.headers["Vary"] == "Accept, Accept-Encoding, Host"
+    text = await response.text()
+    index = f"http://{proxy.host}:{proxy.port}/simple/"  # the Host the client used
+    assert f"pip install --index-url {index} " in text
+    assert f"{fake.index_origin} as of 2021-05-01T00:00:00Z" in text
+    hrefs = {attrs["href"] for attrs, _ in parse_html(text).anchors}
+    assert hrefs == {index, f"http://{proxy.host}:{proxy.port}/-/health"}
+
+
+async def test_home_as_json(proxy: Client, fake: FakeIndex) -> None:
+    response = await proxy.get("/", headers={"Accept": "application/json"})
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Vary"] == "Accept, Accept-Encoding, Host"
+    doc = await response.json()
+    assert doc == {
+        "cutoff": "2021-05-01T00:00:00Z",
+        "upstream": fake.index_origin,
+        "index_url": f"http://{proxy.host}:{proxy.port}/simple/",
+        "version": __version__,
+    }
+    # The URL is the one the client used, whichever name it reached the server by.
+    named = await proxy.get("/", headers={"Accept": "application/json", "Host": "ex.test:81"})
+    assert (await named.json())["index_url"] == "http://ex.test:81/simple/"
+
+
+async def test_home_of_a_tree_names_its_own_index(proxy: Client) -> None:
+    response = await proxy.get(f"{SNAP}/", headers={"Accept": "application/json"})
+    assert response.status == 200
+    doc = await response.json()
+    assert doc["cutoff"] == "2021-05-01T00:00:00Z"
+    assert doc["index_url"] == f"http://{proxy.host}:{proxy.port}{SNAP}/simple/"
+    early = await proxy.get(f"/snapshot/{EARLY_TEXT}", headers={"Accept": "application/json"})
+    assert early.status == 200  # after the redirect that adds the slash
+    assert (await early.json())["cutoff"] == "2020-01-01T00:00:00Z"
+
+
+async def test_home_answers_head(proxy: Client) -> None:
+    response = await proxy.head("/")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert await response.read() == b""
+
+
+async def test_home_with_a_hostile_host_uses_the_bound_address(proxy: Client) -> None:
+    hostile = 'evil.test"><script>alert(1)</script>'
+    response = await proxy.get("/", headers={"Host": hostile})
+    assert response.status == 200
+    text = await response.text()
+    assert "<script>" not in text
+    assert "evil.test" not in text  # not an authority: never put in a URL
+    assert f"http://{proxy.host}:{proxy.port}/simple/" in text
+
+
+async def test_home_is_revalidated_with_its_etag(proxy: Client) -> None:
+    first = await proxy.get("/")
+    again = await proxy.get("/", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status == 304
+
+
+# ---- versions: a listed version stays iff a visible file's version equals it (PEP 440) -----
+
+
+async def test_versions_and_legacy_releases_follow_one_rule(
+    proxy: Client, fake: FakeIndex
+) -> None:
+    # As requests on PyPI: 0.12.01 listed with no file of its own, equal to 0.12.1 under
+    # PEP 440; 0.0.1 listed with no file at all; 2.0 equal to a file after the cutoff.
+    fake.add(
+        "requests",
+        FakeFile(make_sdist("requests", "0.12.0"), "2012-04-01T00:00:00Z"),
+        FakeFile(make_sdist("requests", "0.12.1"), "2012-05-01T00:00:00Z"),
+        FakeFile(make_wheel("requests", "2.0.0"), "2022-01-01T00:00:00Z"),
+        versions=["0.12.01", "0.0.1", "2.0"],
+    )
+    response = await proxy.get("/simple/requests/", headers=AS_JSON)
+    page = await response.json(content_type=None)
+    assert sorted(page["versions"]) == ["0.12.0", "0.12.01", "0.12.1"]
+    assert {f["filename"] for f in page["files"]} == {
+        "requests-0.12.0.tar.gz",
+        "requests-0.12.1.tar.gz",
+    }
+
+    legacy = await (await proxy.get("/pypi/requests/json")).json()
+    assert set(legacy["releases"]) == set(page["versions"])
+    assert legacy["releases"]["0.12.01"] == []  # kept as upstream lists it, with no file
+    assert legacy["info"]["version"] == "0.12.1"  # a release without files is never latest
+    # The version with no file of its own has no per-version document in the snapshot.
+    assert (await proxy.get("/pypi/requests/0.12.01/json")).status == 404
+    assert (await proxy.get("/pypi/requests/0.12.1/json")).status == 200
