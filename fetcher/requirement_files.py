@@ -213,8 +213,15 @@ def check_requirement_file(
                 # With its value (the first, for a repeatable one), unless it is a flag.
                 given = value[0] if isinstance(value, list) else value
                 shown = spelling if given is True else f"{spelling} {given}"
+                # pip-compile writes the index it used at the top of its output.
+                hint = (
+                    " (pip-compile writes it: run it with --no-emit-index-url)"
+                    if dest in ("index_url", "extra_index_urls")
+                    else ""
+                )
                 raise EscapingOption(
                     f"{path}:{number} sets {shown}; {_SNAPSHOT_ONLY}, so remove that option"
+                    + hint
                 )
         nested_files = [
             *((n, _constraints) for n in getattr(values, "requirements", None) or []),

@@ -13,13 +13,32 @@ import click
 
 from fetcher.commands import fetch, hash_command, lock, refresh
 from snapproxy import __version__
+from snapproxy.option_variables import read_from_environment
 from snapproxy.run_command import run
 from snapproxy.serve_command import serve
 
 __all__ = ["cli", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
+class _Commands(click.Group):
+    """A group whose command list shows each summary whole (click cuts them at 45 columns)."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [
+            (name, command.get_short_help_str(limit=200))
+            for name in self.list_commands(ctx)
+            if (command := self.get_command(ctx, name)) is not None and not command.hidden
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+)
 @click.version_option(__version__, prog_name="snapproxy")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -31,6 +50,7 @@ def cli(ctx: click.Context) -> None:
 
 for command in (serve, run, fetch, lock, hash_command, refresh):
     cli.add_command(command)
+read_from_environment(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "NaiveCutoff",
     "format_cutoff",
     "instant_text",
+    "is_future",
     "is_recent",
     "is_visible",
     "parse_cutoff",
@@ -195,3 +196,8 @@ def is_visible(upload_time: _Moment | None, cutoff: _Moment, *, allow_undated: b
 def is_recent(cutoff: datetime, now: datetime) -> bool:
     """Whether uploads may still land before the cutoff, so a resolution is not final yet."""
     return cutoff > now - RECENT
+
+
+def is_future(cutoff: datetime, now: datetime) -> bool:
+    """Whether the cutoff has not come yet: the snapshot then grows with every upload."""
+    return cutoff > now

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -21,7 +22,7 @@ from snapproxy.cli_options import (
     setup_logging,
     size_value,
 )
-from snapproxy.cutoff import format_cutoff, is_recent
+from snapproxy.cutoff import format_cutoff, is_future, is_recent
 from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
 
 if TYPE_CHECKING:
@@ -144,7 +145,15 @@ def server_config(options: Mapping[str, Any]) -> ServerConfig:
     cache_dir: Path | None = options["cache_dir"]
     if options["no_cache"] and cache_dir is not None:
         raise click.UsageError("--cache-dir and --no-cache exclude each other; drop one")
-    if is_recent(cutoff, datetime.now(timezone.utc)):
+    now = datetime.now(timezone.utc)
+    if is_future(cutoff, now):
+        logging.getLogger("snapproxy").warning(
+            "cutoff %s is in the future (now is %s): until then every upload appears, so "
+            "answers change; this serves no fixed snapshot",
+            format_cutoff(cutoff),
+            format_cutoff(now.replace(microsecond=0)),
+        )
+    elif is_recent(cutoff, now):
         logging.getLogger("snapproxy").warning(
             "cutoff %s is less than an hour ago: uploads may still appear before it, so "
             "answers can change",
@@ -234,10 +243,7 @@ async def _serve(config: ServerConfig, host: str, port: int) -> None:
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        raise click.ClickException(
-            f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port, or "
-            "--port 0 for a free one"
-        ) from None
+        raise click.ClickException(bind_error(host, port, exc)) from None
     bound = runner.addresses[0]
     shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
     base = f"http://{shown}:{bound[1]}"
@@ -259,6 +265,31 @@ async def _serve(config: ServerConfig, host: str, port: int) -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+def bind_error(host: str, port: int, exc: OSError) -> str:
+    """Why ``host``:``port`` cannot be listened on, and which option to change."""
+    if isinstance(exc, socket.gaierror):
+        return (
+            f"cannot listen on --host {host}: no such address or name here ({exc.strerror}); "
+            "give an address of this machine, e.g. 127.0.0.1"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"cannot listen on --host {host}: not an address of this machine; "
+            "give one it has, e.g. 127.0.0.1 or 0.0.0.0"
+        )
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {host}:{port}: port {port} is in use; choose another --port, "
+            "or --port 0 for a free one"
+        )
+    if exc.errno == errno.EACCES and 0 < port < 1024:
+        return (
+            f"cannot listen on {host}:{port}: ports below 1024 need privileges; "
+            "choose --port 1024 or above"
+        )
+    return f"cannot listen on {host}:{port} ({exc.strerror}); check --host and --port"
 
 
 def _quiet_when_out_of_descriptors(

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import zipfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -170,8 +171,18 @@ def test_requirements_file_with_an_index_option_is_refused(tmp_path: Path) -> No
 
 def test_recent_cutoff_is_refused_unless_allowed(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    stderr = assert_failed_cleanly(fetch(out, "requests", "--date", "2999-01-01"), out)
-    assert "--allow-recent" in stderr
+    recent = (datetime.now(timezone.utc) - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stderr = assert_failed_cleanly(fetch(out, "requests", "--date", recent), out)
+    assert "less than an hour ago" in stderr and "--allow-recent" in stderr
+
+
+def test_a_future_cutoff_is_called_one(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    stderr = assert_failed_cleanly(
+        fetch(out, "requests", "--date", "2099-01-01", "--allow-recent"), out
+    )
+    assert "cutoff 2099-01-01T00:00:00Z is in the future" in stderr
+    assert "choose a past --date" in stderr
 
 
 def test_existing_output_is_refused_and_left_alone(tmp_path: Path) -> None:

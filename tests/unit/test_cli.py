@@ -124,3 +124,42 @@ def test_help_is_not_an_error(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert result.stderr == ""
     assert "--date" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("host", "names", "not_named"),
+    [
+        ("10.255.255.254", ["--host 10.255.255.254", "not an address of this machine"], "--port"),
+        ("no-such-host.invalid", ["--host no-such-host.invalid"], "--port"),
+    ],
+)
+def test_a_host_that_cannot_be_bound_is_named_not_the_port(
+    host: str, names: list[str], not_named: str, tmp_path: Path
+) -> None:
+    result = run(["serve", *OK_DATE, "--host", host, "--port", "0", "--no-cache"], tmp_path)
+    assert_one_error_line(result, *names)
+    assert not_named not in result.stderr
+    assert result.returncode == 1
+
+
+def test_bind_failures_name_what_to_change() -> None:
+    import errno
+
+    from snapproxy.serve_command import bind_error
+
+    # The message text of each bind failure, without binding anything.
+    assert "port 8080 is in use" in bind_error("127.0.0.1", 8080, OSError(errno.EADDRINUSE, "x"))
+    assert "below 1024 need privileges" in bind_error("0.0.0.0", 80, OSError(errno.EACCES, "x"))
+    assert "check --host and --port" in bind_error("::1", 1, OSError(errno.EPERM, "x"))
+
+
+def test_a_future_cutoff_is_served_with_a_warning_that_says_so(
+    busy_port: int, tmp_path: Path
+) -> None:
+    # The busy port ends the server right after the warning, which comes first.
+    args = ["serve", "--date", "2099-01-01", "--port", str(busy_port), "--no-cache"]
+    result = run(args, tmp_path)
+    warning, error = result.stderr.splitlines()
+    assert "WARNING cutoff 2099-01-01T00:00:00Z is in the future" in warning
+    assert "less than an hour" not in warning
+    assert error.startswith("snapproxy: error: ") and "is in use" in error
