@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
+from fetcher.hash_formats import DEFAULT_FORMAT, FORMATS
 from snapproxy.cli_options import (
     ca_file,
     cutoff_value,
@@ -26,6 +27,7 @@ from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_PIP_VERSION, DEFAULT_
 
 if TYPE_CHECKING:
     from fetcher.fetch import FetchRequest
+    from fetcher.hash_formats import HashFormat
 
 __all__ = ["fetch", "hash_command", "lock", "refresh"]
 
@@ -72,6 +74,7 @@ def resolution_options(command: Callable[..., None]) -> Callable[..., None]:
             "--pip-version",
             default=DEFAULT_PIP_VERSION,
             show_default=True,
+            callback=_exact_version,
             help="Exact pip version that resolves.",
         ),
         click.option("--only-binary", is_flag=True, help="Wheels only (pip --only-binary :all:)."),
@@ -113,6 +116,18 @@ def resolution_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
+def _exact_version(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(value)
+    except InvalidVersion:
+        raise click.BadParameter(
+            f"{value!r} is not a version; give one such as {DEFAULT_PIP_VERSION}", ctx, param
+        ) from None
+    return value
+
+
 def _optional_cutoff(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> datetime | None:
@@ -121,12 +136,17 @@ def _optional_cutoff(
 
 def _fetch_request(options: dict[str, Any]) -> FetchRequest:
     from fetcher.fetch import FetchRequest
+    from fetcher.interpreter_check import UnusableInterpreter, check_python
     from fetcher.pip_runner import Target
 
     if options["cutoff"] is None:
         raise click.UsageError("Missing option '--date'.")
+    try:
+        python = check_python(options["python"])
+    except UnusableInterpreter as exc:
+        raise click.ClickException(str(exc)) from None
     target = Target(
-        options["python"],
+        python,
         options["only_binary"],
         options["platforms"],
         options["python_version"],
@@ -230,26 +250,24 @@ def lock(out: Path, **options: Any) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["sri", "nix32", "base16"]),
-    default="sri",
+    type=click.Choice(FORMATS),
+    default=DEFAULT_FORMAT,
     show_default=True,
     help="How to print the digest.",
 )
 def hash_command(path: str, fmt: str) -> None:
     """Print the NAR sha256 of PATH, as nix-hash --type sha256 and nix hash path."""
-    from fetcher.hash_formats import HashFormat, format_hash
-    from fetcher.nar import UnsupportedFileType, nar_sha256
+    # The console script runs most `hash` invocations without click (snapproxy.launcher);
+    # both go through hash_path, so they agree.
+    from fetcher.hash_path import HashFailed, PathMissing, hash_path
 
-    # As Nix (and POSIX): "result/" is what the link points to, "result" the link itself,
-    # which may dangle.
-    root = Path(os.path.realpath(path)) if path.endswith("/") else Path(path)
-    if not os.path.lexists(root):
-        raise click.BadParameter(f"{path!r} does not exist", param_hint="'PATH'")
     try:
-        digest = nar_sha256(root)
-    except (UnsupportedFileType, OSError, ValueError) as exc:
+        text = hash_path(path, cast("HashFormat", fmt))
+    except PathMissing as exc:
+        raise click.BadParameter(str(exc), param_hint="'PATH'") from None
+    except HashFailed as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(format_hash(digest, cast(HashFormat, fmt)))
+    click.echo(text)
 
 
 @click.command()

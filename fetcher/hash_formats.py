@@ -7,13 +7,12 @@ alphabet omits ``e o u t`` and it reads the digest from the last bit backwards
 
 from __future__ import annotations
 
-import base64
 import binascii
-import re
-from typing import Literal
 
 __all__ = [
+    "DEFAULT_FORMAT",
     "FAKE_SRI",
+    "FORMATS",
     "HashFormat",
     "InvalidHash",
     "format_hash",
@@ -24,12 +23,23 @@ __all__ = [
     "sri",
 ]
 
-HashFormat = Literal["sri", "nix32", "base16"]
+# This module is on `snapproxy hash`'s start-up path (snapproxy.launcher), which is timed
+# against nix-hash: typing, re and base64 (which imports re) cost several ms to import, so
+# printing uses binascii alone and parsing imports base64 when it is called.
+TYPE_CHECKING = False  # mypy takes any constant of this name as true
+if TYPE_CHECKING:
+    from typing import Literal
+
+    HashFormat = Literal["sri", "nix32", "base16"]
+else:
+    HashFormat = str
+# `snapproxy hash --format`'s choices (the click command and the launcher's fast path).
+FORMATS: tuple[HashFormat, ...] = ("sri", "nix32", "base16")
+DEFAULT_FORMAT: HashFormat = "sri"
 SHA256_SIZE = 32
 _ALPHABET = "0123456789abcdfghijklmnpqrsvwxyz"
 _NIX32_LENGTH = (SHA256_SIZE * 8 - 1) // 5 + 1  # 52
-# lib.fakeHash / lib.fakeSha256: the all-zero digest, accepted as "no hash yet".
-FAKE_SRI = "sha256-" + base64.b64encode(bytes(SHA256_SIZE)).decode()
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
 class InvalidHash(ValueError):
@@ -70,7 +80,11 @@ def from_nix32(text: str) -> bytes:
 
 def sri(digest: bytes) -> str:
     """``sha256-<base64>``, the Subresource Integrity form Nix writes."""
-    return "sha256-" + base64.b64encode(digest).decode()
+    return "sha256-" + binascii.b2a_base64(digest, newline=False).decode()
+
+
+# lib.fakeHash / lib.fakeSha256: the all-zero digest, accepted as "no hash yet".
+FAKE_SRI = sri(bytes(SHA256_SIZE))
 
 
 def format_hash(digest: bytes, fmt: HashFormat) -> str:
@@ -83,6 +97,8 @@ def format_hash(digest: bytes, fmt: HashFormat) -> str:
 
 def parse_hash(text: str) -> bytes:
     """A sha256 digest from SRI, ``sha256:``-prefixed, nix32 or base16 text."""
+    import base64  # not at the top: see the imports
+
     value = text.strip()
     if value.startswith("sha256-"):
         try:
@@ -93,7 +109,7 @@ def parse_hash(text: str) -> bytes:
             raise InvalidHash(f"{text!r} is not a sha256 SRI hash")
         return digest
     value = value.removeprefix("sha256:")
-    if re.fullmatch(r"[0-9a-fA-F]{64}", value):
+    if len(value) == 2 * SHA256_SIZE and _HEX_DIGITS.issuperset(value):
         return bytes.fromhex(value)
     if len(value) == _NIX32_LENGTH:
         return from_nix32(value)

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import queue
 import stat
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+
+# `snapproxy hash` starts without click (snapproxy.launcher) and is timed against nix-hash,
+# whose whole run on a small tree takes about 15 ms: typing, collections.abc and
+# dataclasses (which brings inspect and ast) would add 10-20 ms to every run, so they are
+# for type checkers only (mypy takes any constant named TYPE_CHECKING as true).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
 
 __all__ = [
     "Directory",
@@ -30,35 +33,80 @@ __all__ = [
     "write_nar",
 ]
 
-# Files up to this size are read in one call; larger ones stream in chunks of it.
-CHUNK = 4 * 1024 * 1024
-# Small tokens and files are gathered and handed to the sink once this much is pending:
+# Files are read into one reused buffer of this size, and large ones hashed from it in
+# chunks of it: small enough to stay in the CPU's cache between the copy out of the page
+# cache and sha256 (1-4 MiB reads were slower), large enough that per-read costs vanish.
+CHUNK = 256 * 1024
+# Small tokens and files are gathered and handed to the sink in batches of this size:
 # one sha256 update per token would cost more than the hashing itself.
 BATCH = 256 * 1024
+# Contents of files up to this size join the batch; larger ones go to the sink directly
+# (a copy then costs more than the extra call).
+INLINE = 16 * 1024
 
 
 class UnsupportedFileType(ValueError):
     """A path that is neither a regular file, a directory nor a symlink (NAR has no other)."""
 
 
-@dataclass(frozen=True)
-class Regular:
+class _Value:
+    """Equality, hash and repr by the fields in ``__slots__``, and no assignment after
+    ``__init__``: what ``@dataclass(frozen=True)`` gave, without importing dataclasses."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __init__(self, **fields: object) -> None:
+        for name in self.__slots__:
+            object.__setattr__(self, name, fields.pop(name))
+        if fields:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(fields)}")
+
+    def _fields(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._fields()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+
+class Regular(_Value):
+    __slots__ = ("contents", "executable", "size")
     executable: bool
     size: int
     # Called once, when the contents are serialised; yields ``size`` bytes in all.  A
     # chunk may be a reused buffer: it is consumed before the next is asked for.
     contents: Callable[[], Iterable[bytes | memoryview]]
 
+    def __init__(
+        self, executable: bool, size: int, contents: Callable[[], Iterable[bytes | memoryview]]
+    ) -> None:
+        super().__init__(executable=executable, size=size, contents=contents)
 
-@dataclass(frozen=True)
-class Symlink:
+
+class Symlink(_Value):
+    __slots__ = ("target",)
     target: bytes
 
+    def __init__(self, target: bytes) -> None:
+        super().__init__(target=target)
 
-@dataclass(frozen=True)
-class Directory:
+
+class Directory(_Value):
+    __slots__ = ("entries",)
     # Called once; entries in any order (serialised sorted by name bytes, as Nix does).
     entries: Callable[[], Iterable[tuple[bytes, Node]]]
+
+    def __init__(self, entries: Callable[[], Iterable[tuple[bytes, Node]]]) -> None:
+        super().__init__(entries=entries)
 
 
 Node = Regular | Symlink | Directory
@@ -71,65 +119,78 @@ def _str(data: bytes) -> bytes:
 
 _HEADER = _str(b"nix-archive-1")
 _OPEN, _CLOSE = _str(b"("), _str(b")")
-_REGULAR = _OPEN + _str(b"type") + _str(b"regular")
-_EXECUTABLE = _str(b"executable") + _str(b"")
-_CONTENTS = _str(b"contents")
+# Tokens that always come together are joined, so that a file takes a few put() calls.
+_REGULAR = _OPEN + _str(b"type") + _str(b"regular") + _str(b"contents")
+_REGULAR_EXECUTABLE = (
+    _OPEN + _str(b"type") + _str(b"regular") + _str(b"executable") + _str(b"")
+    + _str(b"contents")
+)  # fmt: skip
 _SYMLINK = _OPEN + _str(b"type") + _str(b"symlink") + _str(b"target")
 _DIRECTORY = _OPEN + _str(b"type") + _str(b"directory")
 _ENTRY = _str(b"entry") + _OPEN + _str(b"name")
 _NODE = _str(b"node")
-_PADDING = [bytes(n) for n in range(8)]
+_PADDING_CLOSE = [bytes(n) + _CLOSE for n in range(8)]
 
 
 def write_nar(root: Node, sink: Callable[[bytes | bytearray | memoryview], object]) -> None:
-    """Hand the NAR of ``root`` to ``sink``, in order, in batches of about ``BATCH`` bytes.
+    """Hand the NAR of ``root`` to ``sink``, in order, in batches of at most ``BATCH`` bytes.
 
-    ``sink`` must consume each chunk before it returns (the batch buffer is reused).
+    Small tokens and small files' contents are gathered into one batch buffer; a file's
+    contents larger than ``INLINE`` go to ``sink`` as they come.  ``sink`` must consume
+    each chunk before it returns (the batch buffer is reused).
     """
-    pending = bytearray(_HEADER)
+    # One buffer for the whole archive, filled by slice assignment: a bytearray that is
+    # extended and cleared instead gave its memory back to the system at every batch and
+    # grew again (thousands of mremap calls and page faults on a tree of small files).
+    batch = memoryview(bytearray(BATCH))
+    used = 0
 
     def flush() -> None:
-        if pending:
-            sink(pending)
-            pending.clear()
+        nonlocal used
+        if used:
+            sink(batch[:used])
+            used = 0
+
+    def put(data: bytes | memoryview) -> None:
+        nonlocal used
+        end = used + len(data)
+        if end > BATCH:
+            flush()
+            if len(data) > BATCH:  # a long symlink target, say
+                sink(data)
+                return
+            end = len(data)
+        batch[used:end] = data
+        used = end
 
     def write(node: Node) -> None:
         if isinstance(node, Regular):
-            pending.extend(_REGULAR)
-            if node.executable:
-                pending.extend(_EXECUTABLE)
-            pending.extend(_CONTENTS)
-            pending.extend(node.size.to_bytes(8, "little"))
-            large = node.size > BATCH
-            if large:
-                flush()
+            size = node.size
+            put((_REGULAR_EXECUTABLE if node.executable else _REGULAR) + size.to_bytes(8, "little"))
             written = 0
+            direct = size > INLINE
+            if direct:
+                flush()
             for chunk in node.contents():
                 written += len(chunk)
-                if large:
+                if direct:
                     sink(chunk)
                 else:
-                    pending.extend(chunk)
-            if written != node.size:
-                raise ValueError(f"file changed while it was read ({written} != {node.size} bytes)")
-            pending.extend(_PADDING[-node.size % 8])
-            pending.extend(_CLOSE)
+                    put(chunk)
+            if written != size:
+                raise ValueError(f"file changed while it was read ({written} != {size} bytes)")
+            put(_PADDING_CLOSE[-size % 8])
         elif isinstance(node, Symlink):
-            pending.extend(_SYMLINK)
-            pending.extend(_str(node.target))
-            pending.extend(_CLOSE)
+            put(_SYMLINK + _str(node.target) + _CLOSE)
         else:
-            pending.extend(_DIRECTORY)
+            put(_DIRECTORY)
             for name, child in sorted(node.entries(), key=lambda entry: entry[0]):
-                pending.extend(_ENTRY)
-                pending.extend(_str(name))
-                pending.extend(_NODE)
+                put(_ENTRY + _str(name) + _NODE)
                 write(child)
-                pending.extend(_CLOSE)
-            pending.extend(_CLOSE)
-        if len(pending) >= BATCH:
-            flush()
+                put(_CLOSE)
+            put(_CLOSE)
 
+    put(_HEADER)
     write(root)
     flush()
 
@@ -141,57 +202,35 @@ def serialise(root: Node) -> Iterator[bytes]:
     return iter(chunks)
 
 
-def _file_chunks(path: bytes, size: int) -> Iterator[bytes | memoryview]:
+def _file_chunks(path: bytes, size: int, buffer: bytearray) -> Iterator[memoryview]:
+    """The file's bytes, read into ``buffer`` one chunk at a time (each valid until the
+    next is asked for).
+
+    One thread, in order, as nix-hash does: a second thread reading ahead into rotating
+    buffers overlapped the copy with the hashing, but paid for it in hand-overs and cache
+    misses and fell far behind when the other core was busy; the copy is a few per cent of
+    the time sha256 takes.
+    """
+    view = memoryview(buffer)
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
-        if size <= CHUNK:
-            # One read, one byte more than expected: a file that grew shows itself.
-            yield os.read(fd, size + 1)
-        else:
-            yield from _read_ahead(fd)
+        # Up to one byte more than expected: a file that grew shows itself, and a read that
+        # stops short of that byte has found the end (a small file takes one read).
+        left = size + 1
+        while left > 0:
+            wanted = min(left, len(view))
+            count = os.readv(fd, [view[:wanted]])
+            if count == 0:
+                return
+            yield view[:count]
+            left -= count
+            if left == 1 and count < wanted:
+                return
     finally:
         os.close(fd)
 
 
-def _read_ahead(fd: int, buffers: int = 3) -> Iterator[memoryview]:
-    """A large file's chunks, read by a second thread while the caller hashes the last.
-
-    Reading and sha256 both release the GIL, so the two overlap on two cores; the
-    rotating buffers bound memory at ``buffers * CHUNK``.
-    """
-    free: queue.Queue[bytearray | None] = queue.Queue()
-    filled: queue.Queue[tuple[bytearray, int] | BaseException] = queue.Queue()
-    for _ in range(buffers):
-        free.put(bytearray(CHUNK))
-
-    def reader() -> None:
-        try:
-            while (buffer := free.get()) is not None:
-                count = os.readv(fd, [buffer])
-                filled.put((buffer, count))
-                if count == 0:
-                    return
-        except BaseException as exc:  # handed to the consumer, which raises it
-            filled.put(exc)
-
-    thread = threading.Thread(target=reader, name="nar-read-ahead", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = filled.get()
-            if isinstance(item, BaseException):
-                raise item
-            buffer, count = item
-            if count == 0:
-                return
-            yield memoryview(buffer)[:count]
-            free.put(buffer)
-    finally:
-        free.put(None)  # stops the reader if the caller gave up early
-        thread.join()
-
-
-def _node(path: bytes, info: os.stat_result) -> Node:
+def _node(path: bytes, info: os.stat_result, buffer: bytearray) -> Node:
     mode = info.st_mode
     if stat.S_ISLNK(mode):
         return Symlink(os.readlink(path))
@@ -200,7 +239,7 @@ def _node(path: bytes, info: os.stat_result) -> Node:
         return Regular(
             executable=bool(mode & stat.S_IXUSR),
             size=size,
-            contents=lambda: _file_chunks(path, size),
+            contents=lambda: _file_chunks(path, size, buffer),
         )
     if stat.S_ISDIR(mode):
 
@@ -208,19 +247,23 @@ def _node(path: bytes, info: os.stat_result) -> Node:
             with os.scandir(path) as found:
                 listed = [(e.name, e.path, e.stat(follow_symlinks=False)) for e in found]
             for name, child, child_info in listed:
-                yield name, _node(child, child_info)
+                yield name, _node(child, child_info, buffer)
 
         return Directory(entries)
     raise UnsupportedFileType(f"{os.fsdecode(path)} is neither a file, a directory nor a symlink")
 
 
-def read_tree(path: Path) -> Node:
-    """Describe the file system object at ``path`` (not following a symlink there)."""
+def read_tree(path: str | os.PathLike[str]) -> Node:
+    """Describe the file system object at ``path`` (not following a symlink there).
+
+    Its files are read into one buffer, so their contents are serialised one at a time
+    (as :func:`write_nar` does).
+    """
     raw = os.fsencode(path)
-    return _node(raw, os.lstat(raw))
+    return _node(raw, os.lstat(raw), bytearray(CHUNK))
 
 
-def nar_sha256(path: Path) -> bytes:
+def nar_sha256(path: str | os.PathLike[str]) -> bytes:
     """sha256 of the NAR of ``path``: ``nix-hash --type sha256`` as raw bytes."""
     digest = hashlib.sha256()
     write_nar(read_tree(path), digest.update)

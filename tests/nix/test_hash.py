@@ -1,10 +1,11 @@
 """`snapproxy hash` against Nix itself: `nix-hash --type sha256` and `nix hash path`.
 
-Every tree is made by hand on disk and hashed by the real CLI (`.venv/bin/snapproxy hash`)
-in all three formats; the expected values come only from Nix's tools. Nix 2.8 (Debian)
-has no `nix-hash --sri`, so SRI is checked against `nix hash path` (whose default is SRI)
-and against the base64 of `nix-hash`'s base16 digest. Neither tool builds anything, so no
-`NIX_CONFIG` is needed.
+Every tree is made by hand on disk and hashed by the real CLI (`.venv/bin/snapproxy hash`,
+whose console script runs a plain hash without click) in all three formats, and by the
+click command itself (`python -m snapproxy hash`); the expected values come only from Nix's
+tools. Nix 2.8 (Debian) has no `nix-hash --sri`, so SRI is checked against `nix hash path`
+(whose default is SRI) and against the base64 of `nix-hash`'s base16 digest. Neither tool
+builds anything, so no `NIX_CONFIG` is needed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from tests.support.clients import require_nix
 
 REPO = Path(__file__).resolve().parents[2]
 SNAPPROXY = REPO / ".venv" / "bin" / "snapproxy"
+# The click path (snapproxy/__main__.py calls snapproxy.cli.main), not the launcher's.
+CLICK = [str(REPO / ".venv" / "bin" / "python"), "-m", "snapproxy"]
 NIX = ["nix", "--extra-experimental-features", "nix-command"]
 FORMATS = ("sri", "nix32", "base16")
 
@@ -214,7 +217,8 @@ def deep_tree(root: Path) -> Path:
 
 
 def large_file(root: Path) -> Path:
-    # Larger than the 1 MiB read chunk, with an odd size so the padding is not zero.
+    # Larger than the read chunk (fetcher.nar.CHUNK), with an odd size so the padding is not
+    # zero.
     block = bytes(range(256)) * 4096
     _file(root / "big", block * 3 + b"tail", 0o755)
     return root
@@ -276,6 +280,15 @@ def test_snapproxy_hash_equals_nix(
     tree: str, fmt: str, trees: dict[str, Path | str], expected: dict[str, dict[str, str]]
 ) -> None:
     assert snapproxy_hash(trees[tree], fmt) == expected[tree][fmt]
+
+
+@pytest.mark.parametrize("tree", list(TREES))
+def test_click_command_equals_nix(
+    tree: str, trees: dict[str, Path | str], expected: dict[str, dict[str, str]]
+) -> None:
+    # The same trees through click: the launcher and click share fetcher.hash_path.
+    digest = _run([*CLICK, "hash", str(trees[tree]), "--format", "base16"])
+    assert digest == expected[tree]["base16"]
 
 
 def test_default_format_is_sri(
