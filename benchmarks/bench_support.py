@@ -10,6 +10,7 @@ Only 127.0.0.1 and PyPI (https://pypi.org, https://files.pythonhosted.org) are c
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -196,14 +197,19 @@ class Server:
 
 
 def start_snapproxy(
-    date: str, workdir: Path, cache_dir: Path | None, extra: Sequence[str] = ()
+    date: str, workdir: Path, cache_dir: Path | None, extra: Sequence[str] = (),
+    command: Sequence[str] | None = None, name: str = "snapproxy",
 ) -> Server:
-    """`snapproxy serve --date DATE --port 0 (--cache-dir DIR | --no-cache)`, ready to use."""
+    """`snapproxy serve --date DATE --port 0 (--cache-dir DIR | --no-cache)`, ready to use.
+
+    ``command`` runs another snapproxy (such as an earlier commit's) instead of the venv's.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     out = Path(tempfile.mkstemp(prefix="snapproxy-", suffix=".out", dir=workdir)[1])
     log = out.with_suffix(".log")
     cache = ["--cache-dir", str(cache_dir)] if cache_dir is not None else ["--no-cache"]
-    cmd = [snapproxy_executable(), "serve", "--date", date, "--port", "0", *cache, *extra]
+    cmd = [*(command or [snapproxy_executable()]), "serve", "--date", date, "--port", "0",
+           *cache, *extra]
     with out.open("wb") as stdout, log.open("wb") as stderr:
         proc = subprocess.Popen(
             cmd, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL,
@@ -212,7 +218,7 @@ def start_snapproxy(
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if match := INDEX_URL_LINE.search(out.read_text(errors="replace")):
-            return Server("snapproxy", proc, match.group(1), log)
+            return Server(name, proc, match.group(1), log)
         if proc.poll() is not None:
             break
         time.sleep(0.05)
@@ -302,6 +308,57 @@ def machine_facts() -> dict[str, str]:
 def load_average() -> str:
     """1/5/15-minute load averages: the machine may be shared, so say how busy it was."""
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    """--max-load and --load-wait, read by wait_for_quiet()."""
+    parser.add_argument("--max-load", type=float, default=1.0,
+                        help="wait for the 1-minute load average to drop below this "
+                        "before timing (default: %(default)s)")
+    parser.add_argument("--load-wait", type=float, default=180.0,
+                        help="seconds to wait for it at most, then measure anyway "
+                        "(default: %(default)s)")
+
+
+def wait_for_quiet(max_load: float = 1.0, patience: float = 180.0) -> str:
+    """Wait (at most ``patience`` s) for the 1-minute load average to drop below
+    ``max_load``; the load averages when timing starts.
+
+    The machine is shared and has two cores: another session's build would show up as a
+    slower competitor, and whichever ran during it would lose. A benchmark that ran just
+    before leaves the 1-minute average high too; it decays by half in about 40 s.
+    """
+    deadline = time.monotonic() + patience
+    waited = False
+    while os.getloadavg()[0] >= max_load and time.monotonic() < deadline:
+        if not waited:
+            print(f"# load {load_average()}: waiting for the 1-minute average to drop "
+                  f"below {max_load} (at most {patience:.0f}s)", file=sys.stderr, flush=True)
+            waited = True
+        time.sleep(5)
+    now = load_average()
+    if os.getloadavg()[0] >= max_load:
+        print(f"# WARNING: load still {now} after {patience:.0f}s; measuring anyway",
+              file=sys.stderr, flush=True)
+    return now
+
+
+def spread(values: Sequence[float]) -> dict[str, float] | None:
+    """Median, min and max (and the count) of ``values``, for the JSON reports."""
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "n": len(values)}
+
+
+def process_memory(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak) of a running process, in bytes (Linux)."""
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(value.split()[0]) * 1024
+    return out
 
 
 def median(values: Sequence[float]) -> float | None:

@@ -15,7 +15,7 @@ Every run's set of downloaded filenames is compared with the first one's: a diff
 MISMATCH and makes the exit status 1, as does a failed run.
 
 Usage: python benchmarks/fetch_speed.py [--rounds 3] [--small] [--requirements FILE
-       --date D --target-args '...']
+       --date D --target-args '...'] [--json FILE]
 """
 
 from __future__ import annotations
@@ -180,6 +180,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--baseline", default=None,
                         help="command that runs another snapproxy, measured in the same "
                         "rounds, e.g. 'env PYTHONPATH=/tmp/old python -m snapproxy.cli'")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="also write every run, the medians and the ratios here")
+    bs.add_load_options(parser)
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -233,7 +236,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                   + ("" if priming.ok else " FAILED"), flush=True)
             if not priming.ok:
                 print(priming.error)
+                if args.json is not None:
+                    bs.dump_json(args.json, {"facts": facts, "failed": True,
+                                             "error": priming.error})
                 return 1
+        facts["load average when timing started"] = bs.wait_for_quiet(
+            args.max_load, args.load_wait)
+        print(f"# load average when timing started: "
+              f"{facts['load average when timing started']}", flush=True)
         for rnd in range(1, args.rounds + 1):
             got = round_runs(setup, rnd, warm, base_warm)
             runs += got
@@ -264,7 +274,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(f"\nAll {len(good)} successful runs (and the priming fetches) got the same "
               f"{len(reference)} files.")
-    print(f"# load average at end: {bs.load_average()}")
+    facts["load average at end"] = bs.load_average()
+    if args.json is not None:
+        medians = {c: bs.median([r.seconds for r in runs if r.competitor == c and r.ok])
+                   for c in ORDER if any(r.competitor == c for r in runs)}
+        direct = medians.get(DIRECT)
+        bs.dump_json(args.json, {
+            "facts": facts,
+            "runs": [r.__dict__ for r in runs],
+            "seconds": {c: bs.spread([r.seconds for r in runs if r.competitor == c and r.ok])
+                        for c in medians},
+            "ratio_to_pip_download": {c: m / direct for c, m in medians.items()
+                                      if m is not None and direct},
+            "files": len(reference),
+            "mismatches": [f"{r.competitor} (round {r.round})" for r in differing],
+            "failed": any(not r.ok for r in runs),
+        })
+    print(f"# load average at end: {facts['load average at end']}")
     return status
 
 

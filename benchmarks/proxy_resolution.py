@@ -15,7 +15,13 @@ same client through snapproxy. Every run's resolved versions are compared with t
 one's; any difference is printed as a MISMATCH and makes the exit status 1.
 
 Usage: python benchmarks/proxy_resolution.py [--requirements REQ ...] [--date 2021-05-01]
-       [--rounds 3]
+       [--rounds 3] [--json FILE]
+
+`--requirements boto3` (or any list of specifiers) picks the closure. `--closures boto3
+pandas sphinx` measures several closures, each resolved on its own (its own fresh
+servers, its own table and version check), interleaved in the same rounds: issue 10's
+goal 2, as run_all.py runs it. A closure of more than one requirement is one quoted
+argument: `--closures "requests django==3.2" boto3`.
 """
 
 from __future__ import annotations
@@ -74,6 +80,7 @@ class Run:
     ok: bool
     resolved: Resolution = field(default_factory=dict)
     error: str = ""
+    closure: str = ""
 
 
 @dataclass
@@ -86,6 +93,7 @@ class Setup:
     date_arg: str  # as given to snapproxy
     only_binary: bool
     scratch: Path
+    closure: str = ""  # its name, as given to --closures
 
 
 def normalize(name: str) -> str:
@@ -236,6 +244,8 @@ def round_runs(
         runs.append(uv_resolve(setup, UV_TM, rnd, timemachine.index_url, False))
         if not timemachine.alive():
             raise RuntimeError(f"pypi-timemachine died:\n{timemachine.log_tail()}")
+    for run in runs:
+        run.closure = setup.closure
     return runs
 
 
@@ -306,6 +316,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requirements", nargs="+", default=list(DEFAULT_REQUIREMENTS),
                         metavar="REQ", help="requirement specifiers (default: %(default)s)")
+    parser.add_argument("--closures", nargs="+", default=None, metavar="REQS",
+                        help="several closures, each measured on its own in the same "
+                        "rounds; each is one argument of whitespace-separated requirement "
+                        "specifiers (instead of --requirements)")
     parser.add_argument("--date", default="2021-05-01",
                         help="cutoff: YYYY-MM-DD (midnight UTC) or ISO 8601 with a zone")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (default: 3)")
@@ -315,7 +329,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-timemachine", action="store_true")
     parser.add_argument("--allow-sdists", action="store_true",
                         help="do not pass --only-binary :all: to pip and uv")
-    parser.add_argument("--json", type=Path, default=None, help="also write every run here")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="also write every run and the per-competitor medians here")
+    bs.add_load_options(parser)
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -349,7 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                      "pypi-timemachine")
                              if tm_venv else "not run"),
         "cutoff": cutoff,
-        "requirements": " ".join(args.requirements),
+        "requirements": " | ".join(args.closures) if args.closures
+        else " ".join(args.requirements),
         "only binary": "no (--allow-sdists)" if args.allow_sdists else "yes (:all:)",
         "rounds": str(args.rounds),
     })
@@ -357,17 +374,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"# {key}: {value}")
     sys.stdout.flush()
 
+    closures = {c.strip(): c.split() for c in args.closures} if args.closures else {
+        " ".join(args.requirements): list(args.requirements)}
     runs: list[Run] = []
-    logs: dict[str, LogSummary] = {}
+    logs: dict[str, dict[str, LogSummary]] = {name: {} for name in closures}
     with tempfile.TemporaryDirectory(prefix="snapproxy-bench-") as tmp:
         scratch = Path(tmp)
-        requirements_file = scratch / "requirements.txt"
-        requirements_file.write_text("\n".join(args.requirements) + "\n")
-        setup = Setup(
-            pip_python=pip_python, uv=uv, python=bs.base_python(),
-            requirements_file=requirements_file, cutoff=cutoff, date_arg=args.date,
-            only_binary=not args.allow_sdists, scratch=scratch,
-        )
+        setups = []
+        for n, (name, requirements) in enumerate(closures.items()):
+            requirements_file = scratch / f"requirements-{n}.txt"
+            requirements_file.write_text("\n".join(requirements) + "\n")
+            setups.append(Setup(
+                pip_python=pip_python, uv=uv, python=bs.base_python(),
+                requirements_file=requirements_file, cutoff=cutoff, date_arg=args.date,
+                only_binary=not args.allow_sdists, scratch=scratch, closure=name,
+            ))
         servers: list[bs.Server] = []
         with bs.stopping(servers):
             timemachine = None
@@ -378,60 +399,87 @@ def main(argv: Sequence[str] | None = None) -> int:
                 except RuntimeError as exc:
                     reason = f"pypi-timemachine did not start: {exc}"
                     skipped = {PIP_TM: reason, UV_TM: reason}
+            facts["load average when timing started"] = bs.wait_for_quiet(
+                args.max_load, args.load_wait)
+            print(f"# load average when timing started: "
+                  f"{facts['load average when timing started']}", flush=True)
             for rnd in range(1, args.rounds + 1):
-                got = round_runs(setup, rnd, timemachine, logs)
-                runs += got
-                line = ", ".join(
-                    f"{r.competitor.split(' -> ')[0].strip()}->"
-                    f"{r.competitor.split(' -> ')[1]} {r.seconds:.2f}s"
-                    + ("" if r.ok else " FAILED")
-                    for r in got
-                )
-                print(f"# round {rnd}: {line}", flush=True)
-
-    print()
-    print(f"Resolution as of {cutoff}: median of {args.rounds} round(s), wall-clock seconds")
-    print(results_table(runs, skipped))
-    print("ratios: this row's median / the same client's snapproxy median (>1: slower than"
-          " snapproxy)")
+                # The closure that goes first moves on each round.
+                shift = (rnd - 1) % len(setups)
+                for setup in setups[shift:] + setups[:shift]:
+                    got = round_runs(setup, rnd, timemachine, logs[setup.closure])
+                    runs += got
+                    line = ", ".join(
+                        f"{r.competitor.split(' -> ')[0].strip()}->"
+                        f"{r.competitor.split(' -> ')[1]} {r.seconds:.2f}s"
+                        + ("" if r.ok else " FAILED")
+                        for r in got
+                    )
+                    name = f" [{setup.closure}]" if len(setups) > 1 else ""
+                    print(f"# round {rnd}{name}: {line}", flush=True)
 
     status = 0
     for competitor, reason in skipped.items():
         print(f"\nSKIPPED {competitor}: {reason}")
-    for run in runs:
-        if not run.ok:
+    all_problems: list[str] = []
+    per_closure = []
+    for name in closures:
+        mine = [r for r in runs if r.closure == name]
+        print()
+        title = f" [{name}]" if len(closures) > 1 else ""
+        print(f"Resolution{title} as of {cutoff}: median of {args.rounds} round(s), "
+              "wall-clock seconds")
+        print(results_table(mine, skipped))
+        print("ratios: this row's median / the same client's snapproxy median (>1: slower "
+              "than snapproxy)")
+        for run in mine:
+            if not run.ok:
+                status = 1
+                print(f"\nFAILED {run.competitor} (round {run.round}):\n{run.error}")
+        problems = mismatches(mine)
+        good = next((r for r in mine if r.ok), None)
+        if problems:
             status = 1
-            print(f"\nFAILED {run.competitor} (round {run.round}):\n{run.error}")
-    problems = mismatches(runs)
-    if problems:
-        status = 1
-        print("\n" + "!" * 78)
-        print("MISMATCH: competitors resolved different versions")
-        for problem in problems:
-            print("  " + problem)
-        print("!" * 78)
-    else:
-        good = next((r for r in runs if r.ok), None)
-        if good is not None:
-            print(f"\nAll {sum(r.ok for r in runs)} successful runs resolved the same "
+            all_problems += [f"[{name}] {p}" for p in problems]
+            print("\n" + "!" * 78)
+            print("MISMATCH: competitors resolved different versions")
+            for problem in problems:
+                print("  " + problem)
+            print("!" * 78)
+        elif good is not None:
+            print(f"\nAll {sum(r.ok for r in mine)} successful runs resolved the same "
                   f"{len(good.resolved)} projects:")
             print("  " + " ".join(f"{n}=={v}" for n, v in sorted(good.resolved.items())))
 
-    print("\nsnapproxy access log, last round (requests by cache status, summed server time):")
-    for label, summary in logs.items():
-        kinds = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_cache.items()))
-        slow = ", ".join(f"{p} {ms:.0f}ms" for ms, p in summary.slowest[:3])
-        print(f"  {label}: {summary.requests} requests ({kinds}); "
-              f"{summary.server_ms / 1000:.2f}s in handlers; slowest: {slow}")
+        print("\nsnapproxy access log, last round (requests by cache status, summed server "
+              "time):")
+        for label, summary in logs[name].items():
+            kinds = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_cache.items()))
+            slow = ", ".join(f"{p} {ms:.0f}ms" for ms, p in summary.slowest[:3])
+            print(f"  {label}: {summary.requests} requests ({kinds}); "
+                  f"{summary.server_ms / 1000:.2f}s in handlers; slowest: {slow}")
+        per_closure.append({
+            "name": name,
+            "requirements": closures[name],
+            "seconds": {c: bs.spread([r.seconds for r in mine if r.competitor == c and r.ok])
+                        for c in ORDER if c not in skipped},
+            "projects": len(good.resolved) if good else 0,
+            "resolved": good.resolved if good else {},
+            "mismatches": problems,
+            "failed": any(not r.ok for r in mine),
+        })
 
+    facts["load average at end"] = bs.load_average()
     if args.json is not None:
         bs.dump_json(args.json, {
             "facts": facts,
+            "closures": per_closure,
             "runs": [r.__dict__ for r in runs],
             "skipped": skipped,
-            "mismatches": problems,
+            "mismatches": all_problems,
+            "failed": any(not r.ok for r in runs),
         })
-    print(f"# load average at end: {bs.load_average()}")
+    print(f"# load average at end: {facts['load average at end']}")
     return status
 
 

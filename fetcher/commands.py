@@ -1,7 +1,7 @@
 """``snapproxy fetch``, ``lock``, ``hash`` and ``refresh``: the commands around pip and Nix.
 
-Heavy modules are imported inside the commands: ``snapproxy hash`` is timed against
-``nix-hash`` and must start fast.
+Heavy modules are imported inside the commands, so that loading the CLI stays light;
+``snapproxy hash`` itself usually starts through :mod:`snapproxy.launcher`, without click.
 """
 
 from __future__ import annotations

@@ -36,6 +36,11 @@ def _tag(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()[:32]
 
 
+# Level 3 compresses a 2 MB page in half the time of the default 6 for about 7% more
+# bytes: a page's first request waits for it, later ones reuse the bytes.
+GZIP_LEVEL = 3
+
+
 def make_representation(body: bytes, content_type: str, *, gzip_ok: bool) -> Representation:
     """The body in the coding the client accepts, with its strong ETag.
 
@@ -44,7 +49,7 @@ def make_representation(body: bytes, content_type: str, *, gzip_ok: bool) -> Rep
     """
     tag = _tag(body)
     if gzip_ok:
-        packed = gzip.compress(body, compresslevel=6, mtime=0)
+        packed = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
         return Representation(packed, content_type, f'"{tag}-gzip"', "gzip")
     return Representation(body, content_type, f'"{tag}"')
 
