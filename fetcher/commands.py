@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -17,10 +17,13 @@ import click
 
 from fetcher.hash_formats import DEFAULT_FORMAT, FORMATS
 from snapproxy.cli_options import (
+    DATE_HELP,
+    PACKAGE_DATE_HELP,
     ca_file,
     cutoff_value,
     default_cache_dir,
     origin_value,
+    package_dates_value,
     setup_logging,
 )
 from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_PIP_VERSION, DEFAULT_UPSTREAM
@@ -28,6 +31,7 @@ from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_PIP_VERSION, DEFAULT_
 if TYPE_CHECKING:
     from fetcher.fetch import FetchRequest
     from fetcher.hash_formats import HashFormat
+    from snapproxy.cutoff_policy import Cutoff
 
 __all__ = ["fetch", "hash_command", "lock", "refresh"]
 
@@ -61,7 +65,16 @@ def resolution_options(command: Callable[..., None]) -> Callable[..., None]:
             "cutoff",
             callback=_optional_cutoff,
             default=None,
-            help="Cutoff: YYYY-MM-DD (midnight UTC) or an RFC 3339 datetime with a zone.",
+            help=f"{DATE_HELP} A duration is turned into its instant once, printed and "
+            "recorded (lock).",
+        ),
+        click.option(
+            "--package-date",
+            "package_dates",
+            multiple=True,
+            callback=package_dates_value,
+            metavar="NAME=CUTOFF",
+            help=PACKAGE_DATE_HELP,
         ),
         click.option(
             "--python",
@@ -130,7 +143,7 @@ def _exact_version(ctx: click.Context, param: click.Parameter, value: str) -> st
 
 def _optional_cutoff(
     ctx: click.Context, param: click.Parameter, value: str | None
-) -> datetime | None:
+) -> Cutoff | None:
     return None if value is None else cutoff_value(ctx, param, value)
 
 
@@ -138,9 +151,15 @@ def _fetch_request(options: dict[str, Any]) -> FetchRequest:
     from fetcher.fetch import FetchRequest
     from fetcher.interpreter_check import UnusableInterpreter, check_python
     from fetcher.pip_runner import Target
+    from snapproxy.cutoff_policy import CutoffPolicy, cutoff_at
 
     if options["cutoff"] is None:
         raise click.UsageError("Missing option '--date'.")
+    # A duration becomes its instant here, once: everything after sees only instants.
+    given = CutoffPolicy(options["cutoff"], options["package_dates"])
+    now = datetime.now(timezone.utc)
+    cutoff = cutoff_at(given.default, now)
+    assert cutoff is not None  # --date is never none
     try:
         python = check_python(options["python"])
     except UnusableInterpreter as exc:
@@ -154,7 +173,12 @@ def _fetch_request(options: dict[str, Any]) -> FetchRequest:
         options["abis"],
     )
     return FetchRequest(
-        cutoff=options["cutoff"],
+        cutoff=cutoff,
+        package_cutoffs={
+            project: cutoff_at(package, now) for project, package in given.packages.items()
+        },
+        given=given,
+        now=now,
         target=target,
         requirement_files=options["requirement_files"],
         requirements=options["requirements"],

@@ -18,9 +18,9 @@ import ssl
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import aiohttp
@@ -62,11 +62,12 @@ from fetcher.resolution import Resolution
 from snapproxy.app import ServerConfig
 from snapproxy.atomic_file import write_atomically
 from snapproxy.cutoff import format_cutoff, is_future, is_recent, parse_upload_time
+from snapproxy.cutoff_policy import CutoffPolicy, describe
 from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
 from snapproxy.file_store import FileStore, InvalidDigest, Verifier
 from snapproxy.names import canonical
 from snapproxy.page_log import PageLog
-from snapproxy.snapshot import Snapshot
+from snapproxy.snapshot import Snapshots
 from snapproxy.upstream import UpstreamError
 
 if sys.version_info >= (3, 11):
@@ -124,22 +125,25 @@ class FetchRequest:
     ca_file: Path | None = None
     allow_recent: bool = False
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # --package-date as instants (None: no cutoff), by PEP 503 normal name: a project's own
+    # cutoff wins over ``cutoff``.
+    package_cutoffs: Mapping[str, datetime | None] = field(default_factory=dict)
+    # --date and --package-date as written (a duration was turned into the instant above
+    # once, at ``now``): recorded in a lock, never part of the memo's key.
+    given: CutoffPolicy | None = None
+
+    @property
+    def policy(self) -> CutoffPolicy:
+        """The cutoffs as instants: what the resolution depends on."""
+        return CutoffPolicy(self.cutoff, self.package_cutoffs)
 
     def check(self) -> None:
         """Refuse what cannot give a reproducible result, before any work."""
         if not self.requirement_files and not self.requirements:
             raise FetchError("nothing to fetch: give -r FILE or requirements")
-        if is_future(self.cutoff, self.now):
-            now = format_cutoff(self.now.replace(microsecond=0))
-            raise FetchError(
-                f"cutoff {format_cutoff(self.cutoff)} is in the future (now is {now}), so it "
-                "names no snapshot yet; choose a past --date"
-            )
-        if is_recent(self.cutoff, self.now) and not self.allow_recent:
-            raise FetchError(
-                f"cutoff {format_cutoff(self.cutoff)} is less than an hour ago, so uploads "
-                "may still appear before it; choose an earlier --date or pass --allow-recent"
-            )
+        self._check_cutoff(self.cutoff, "--date")
+        for project, cutoff in sorted(self.package_cutoffs.items()):
+            self._check_cutoff(cutoff, f"--package-date {project}=", project)
         try:
             for requirement in self.requirements:
                 check_requirement(requirement)
@@ -148,6 +152,49 @@ class FetchRequest:
         except (LeavesSnapshot, FileNotFoundError) as exc:
             raise FetchError(str(exc)) from None
 
+    def _check_cutoff(self, cutoff: datetime | None, option: str, project: str = "") -> None:
+        """``--package-date NAME=none`` moves as a recent cutoff does (with every release of
+        NAME), so it takes ``--allow-recent`` as well."""
+        if cutoff is None:
+            if not self.allow_recent:
+                raise FetchError(
+                    f"{option}none shows every upload of {project} up to the fetch, so the "
+                    f"result changes with its next release; give {project} a cutoff, or "
+                    "pass --allow-recent"
+                )
+            return
+        if is_future(cutoff, self.now):
+            now = format_cutoff(self.now.replace(microsecond=0))
+            raise FetchError(
+                f"cutoff {format_cutoff(cutoff)} is in the future (now is {now}), so it "
+                f"names no snapshot yet; choose a past {option.rstrip('=')}"
+            )
+        if is_recent(cutoff, self.now) and not self.allow_recent:
+            raise FetchError(
+                f"cutoff {format_cutoff(cutoff)} is less than an hour ago, so uploads may "
+                f"still appear before it; choose an earlier {option.rstrip('=')} or pass "
+                "--allow-recent"
+            )
+
+
+def _durations_line(request: FetchRequest) -> str | None:
+    """The instants the durations given stand for, in one line; None when none was given."""
+    given = request.given
+    if given is None:
+        return None
+    named = [("--date ", given.default, request.cutoff)] + [
+        (f"--package-date {project}=", cutoff, request.package_cutoffs[project])
+        for project, cutoff in sorted(given.packages.items())
+    ]
+    parts = [
+        f"{option}{describe(written)} is {describe(instant)}"
+        for option, written, instant in named
+        if isinstance(written, timedelta)
+    ]
+    if not parts:
+        return None
+    return "; ".join(parts) + " (now minus the duration, fixed for this run)"
+
 
 def _proxy_config(request: FetchRequest, workdir: Path) -> ServerConfig:
     # yanked=ignore: a yank made after the cutoff must not change a reproducible result.
@@ -155,6 +202,7 @@ def _proxy_config(request: FetchRequest, workdir: Path) -> ServerConfig:
     # downloaded from being fetched from upstream again for the wheelhouse.
     return ServerConfig(
         cutoff=request.cutoff,
+        package_cutoffs=request.package_cutoffs,
         upstream=request.upstream,
         files_host=request.files_host,
         cache_dir=request.cache_dir or workdir / "cache",
@@ -385,6 +433,11 @@ def _memo_key(request: FetchRequest, interpreter: resolution_memo.Interpreter) -
         {
             "code": resolution_memo.code_identity(),
             "cutoff": request.cutoff.isoformat(),
+            # Instants only: a duration was turned into one before (FetchRequest.given).
+            "package_cutoffs": {
+                project: None if cutoff is None else cutoff.isoformat()
+                for project, cutoff in sorted(request.package_cutoffs.items())
+            },
             "upstream": request.upstream,
             "files_host": request.files_host,
             "pip": request.pip_version,
@@ -475,9 +528,13 @@ def _prefetch(
         python=Version(python or platform.python_version()),
         only_binary=target.only_binary,
     )
-    config = proxy.proxy.config
-    snapshot = Snapshot(config.cutoff, config.yanked, config.allow_undated)
-    return Prefetch(proxy.proxy, snapshot, target.environment(markers), preferences)
+    snapshots = _snapshots(proxy.proxy.config, request.now)
+    return Prefetch(proxy.proxy, snapshots, target.environment(markers), preferences)
+
+
+def _snapshots(config: ServerConfig, now: datetime) -> Snapshots:
+    """Every project's snapshot, as the in-process proxy with ``config`` serves it."""
+    return config.policy.at(now, config.yanked, config.allow_undated)
 
 
 def _requirement_texts(request: FetchRequest) -> list[str]:
@@ -490,8 +547,12 @@ def _requirement_texts(request: FetchRequest) -> list[str]:
 async def _resolve(
     request: FetchRequest, proxy: RunningProxy, workdir: Path, progress: Progress, pip: Path
 ) -> Resolution:
+    own = "".join(
+        f", {project} as of {describe(cutoff)}"
+        for project, cutoff in sorted(request.package_cutoffs.items())
+    )
     progress.phase(
-        f"resolving as of {format_cutoff(request.cutoff)} with pip {request.pip_version}"
+        f"resolving as of {format_cutoff(request.cutoff)}{own} with pip {request.pip_version}"
     )
     runtime, environment = await _pip_report(
         request,
@@ -589,6 +650,7 @@ async def fetch(request: FetchRequest, out: Path, progress: Progress) -> list[Ch
     """Resolve and download into ``out``, which must not exist; on failure none is left."""
     request.check()
     _check_output(check_new_directory, out)
+    _announce_durations(request, progress)
     with tempfile.TemporaryDirectory(prefix="snapproxy-fetch-") as tmp:
         workdir = Path(tmp)
         async with running_proxy(_proxy_config(request, workdir)) as proxy:
@@ -610,10 +672,10 @@ async def fetch(request: FetchRequest, out: Path, progress: Progress) -> list[Ch
 
 
 async def _locked(
-    proxy: RunningProxy, snapshot: Snapshot, f: ChosenFile, build_only: bool
+    proxy: RunningProxy, snapshots: Snapshots, f: ChosenFile, build_only: bool
 ) -> LockedFile:
     """``f`` as the upstream index lists it (URL, size, upload time), hash checked."""
-    entry = await proxy.proxy.index_entry(f.name, f.filename, snapshot)
+    entry = await proxy.proxy.index_entry(f.name, f.filename, snapshots.of(f.name))
     sha256 = str((entry.get("hashes") or {}).get("sha256", "")).lower()
     if sha256 != f.sha256:
         raise FetchError(f"{f.filename}: the index's sha256 {sha256!r} is not pip's {f.sha256}")
@@ -634,21 +696,25 @@ async def lock(request: FetchRequest, out: Path, progress: Progress) -> list[Loc
     """Resolve as ``fetch`` does and write the PEP 751 lock to ``out`` (atomically)."""
     request.check()
     _check_output(check_writable_file, out)
+    _announce_durations(request, progress)
     with tempfile.TemporaryDirectory(prefix="snapproxy-lock-") as tmp:
         config = _proxy_config(request, Path(tmp))
-        snapshot = Snapshot(config.cutoff, config.yanked, config.allow_undated)
+        snapshots = _snapshots(config, request.now)
         async with running_proxy(config) as proxy:
             try:
                 resolution = await resolve(request, proxy, Path(tmp), progress)
                 runtime = {f.filename for f in resolution.runtime}
                 locked = [
-                    await _locked(proxy, snapshot, f, f.filename not in runtime)
+                    await _locked(proxy, snapshots, f, f.filename not in runtime)
                     for f in resolution.files
                 ]
+                given = request.given or request.policy
                 text = render_pylock(
                     pylock_for(
                         locked,
                         cutoff=request.cutoff,
+                        package_cutoffs=request.package_cutoffs,
+                        given=given,
                         index=f"{request.upstream}/simple/",
                         environment=environment_marker(resolution.environment),
                         requires_python=_requires_python(resolution.environment),
@@ -665,6 +731,12 @@ async def lock(request: FetchRequest, out: Path, progress: Progress) -> list[Loc
         raise FetchError(f"cannot write {out}: {exc.strerror}") from None
     progress.phase(f"wrote {len(locked)} file(s) to {out}")
     return locked
+
+
+def _announce_durations(request: FetchRequest, progress: Progress) -> None:
+    line = _durations_line(request)
+    if line is not None:
+        progress.phase(line)
 
 
 def _requires_python(environment: dict[str, str]) -> SpecifierSet | None:

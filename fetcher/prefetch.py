@@ -23,7 +23,7 @@ from fetcher.likely_file import Preferences, likely_file
 from fetcher.wheel_dependencies import applicable, dependencies, wheel_metadata
 from snapproxy.file_store import Verifier
 from snapproxy.proxy import Proxy
-from snapproxy.snapshot import Snapshot
+from snapproxy.snapshot import Snapshots
 
 __all__ = ["Prefetch"]
 
@@ -38,12 +38,12 @@ class Prefetch:
     def __init__(
         self,
         proxy: Proxy,
-        snapshot: Snapshot,
+        snapshots: Snapshots,
         environment: Mapping[str, str],
         preferences: Preferences,
     ):
         self.proxy = proxy
-        self.snapshot = snapshot
+        self.snapshots = snapshots
         self.environment = dict(environment)
         self.preferences = preferences
         self._projects: set[str] = set()
@@ -86,12 +86,13 @@ class Prefetch:
         with contextlib.suppress(Exception):
             async with self._limit:
                 page = (await self.proxy.page(name)).parsed
-            visible = [f for f in page["files"] if self.snapshot.shows(f.get("upload-time"))]
+            snapshot = self.snapshots.of(name)
+            visible = [f for f in page["files"] if snapshot.shows(f.get("upload-time"))]
             chosen = likely_file(visible, specifier, self.preferences)
             if chosen is None:
                 return
             filename = str(chosen["filename"])
-            entry = await self.proxy.index_entry(name, filename, self.snapshot)
+            entry = await self.proxy.index_entry(name, filename, snapshot)
             verifier = Verifier.for_hashes(entry.get("hashes") or {})
             size = entry.get("size") if isinstance(entry.get("size"), int) else None
             if verifier is not None and filename not in self._files:

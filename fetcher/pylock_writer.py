@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
@@ -34,6 +34,7 @@ from packaging.version import InvalidVersion, Version
 
 from fetcher.pip_report import ChosenFile
 from snapproxy.cutoff import format_cutoff
+from snapproxy.cutoff_policy import CutoffPolicy, describe
 
 __all__ = [
     "BUILD_GROUP",
@@ -269,8 +270,16 @@ def pylock_for(
     requires_python: SpecifierSet | None,
     pip_version: str,
     requirements_lock: str,
+    package_cutoffs: Mapping[str, datetime | None] | None = None,
+    given: CutoffPolicy | None = None,
 ) -> Pylock:
-    """The lock of ``files``, one package entry per (project, version, runtime/build)."""
+    """The lock of ``files``, one package entry per (project, version, runtime/build).
+
+    ``[tool.snapproxy]`` records the cutoffs the resolution used: ``cutoff``, and in
+    ``package-cutoffs`` each project's own (``none``: no cutoff); and, where ``given``
+    (--date, --package-date as written) was a duration, that duration, in ``date`` and
+    ``package-dates``.
+    """
     groups: dict[tuple[str, str, bool], list[LockedFile]] = {}
     for f in files:
         groups.setdefault((f.name, f.version, f.build_only), []).append(f)
@@ -283,20 +292,25 @@ def pylock_for(
     document: dict[str, Any] = {"lock-version": "1.0", "environments": [str(environment)]}
     if requires_python is not None:
         document["requires-python"] = str(requires_python)
+    tool: dict[str, Any] = {"cutoff": format_cutoff(cutoff)}
+    if given is not None and isinstance(given.default, timedelta):
+        tool["date"] = describe(given.default)
+    if package_cutoffs:
+        tool["package-cutoffs"] = {p: describe(c) for p, c in sorted(package_cutoffs.items())}
+    given_packages = {} if given is None else given.packages
+    rolled = {p: describe(c) for p, c in given_packages.items() if isinstance(c, timedelta)}
+    if rolled:
+        tool["package-dates"] = dict(sorted(rolled.items()))
+    tool.update(
+        {"index": index, "pip-version": pip_version, "requirements-lock": requirements_lock}
+    )
     document.update(
         {
             "dependency-groups": [BUILD_GROUP],
             "default-groups": [],
             "created-by": TOOL,
             "packages": packages,
-            "tool": {
-                TOOL: {
-                    "cutoff": format_cutoff(cutoff),
-                    "index": index,
-                    "pip-version": pip_version,
-                    "requirements-lock": requirements_lock,
-                }
-            },
+            "tool": {TOOL: dict(sorted(tool.items()))},
         }
     )
     return Pylock.from_dict(document)

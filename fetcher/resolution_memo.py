@@ -1,13 +1,14 @@
 """A resolution remembered for the same inputs, so a warm ``fetch`` or ``lock`` skips pip.
 
 pip's choice is a function of what it is given (the requirements and every file they
-include, the cutoff, pip's version, the target options, the interpreter's environment,
-the code of this proxy) and of the index pages it reads.  The first part is hashed into
-the memo's key; the pages are recorded as the upstream copies the in-process proxy
-answered from (:class:`snapproxy.page_log.PageLog`).  A memo is used only while each of
-those copies is still the one the proxy would answer from now: the same sha256, and
-fresh under the proxy's max-age.  Anything else (a page that went stale or changed, a
-copy gone from the cache, a damaged memo) runs pip again, which refreshes the pages.
+include, the cutoff and every project's own, as instants, pip's version, the target
+options, the interpreter's environment, the code of this proxy) and of the index pages it
+reads.  The first part is hashed into the memo's key; the pages are recorded as the
+upstream copies the in-process proxy answered from (:class:`snapproxy.page_log.PageLog`).
+A memo is used only while each of those copies is still the one the proxy would answer
+from now: the same sha256, and fresh under the proxy's max-age.  Anything else (a page
+that went stale or changed, a copy gone from the cache, a damaged memo) runs pip again,
+which refreshes the pages.
 
 The functions here are pure; :func:`recall` and :func:`remember` are the file edge, and
 :func:`probe_interpreter` / :func:`code_identity` read the environment.

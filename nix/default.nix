@@ -29,7 +29,8 @@ in
 {
   inherit snapproxy defaultLibraries;
 
-  # fetchPythonRequirements { requirements, snapshotDate, hash, python ? python3, ... }
+  # fetchPythonRequirements { requirements, snapshotDate, hash, packageDates ? { },
+  #   python ? python3, ... }
   fetchPythonRequirements = { python ? build.python3, ... }@args:
     import ./fetch-python-requirements.nix
       {

@@ -25,12 +25,27 @@ let
   # lib.fakeHash: what a first build is given, so that Nix reports the true hash.
   fakeHash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
+  # A cutoff that moves with the clock: a duration (ISO 8601 "P7D", short "7d"), which
+  # snapproxy reads as now minus it, or "none" (no cutoff). A fixed-output derivation must
+  # give the same output for ever, so both are refused here. Nix has no clock a pure
+  # evaluation may read, so the message names the command that prints the instant.
+  isDuration = value: builtins.match "[Pp][0-9Tt].*|[0-9]+ *[A-SU-Za-su-z].*" value != null;
+  checkedCutoff = what: option: value:
+    if !builtins.isString value then
+      throw "fetchPythonRequirements: ${what} must be a string such as \"2021-05-01\", not a ${builtins.typeOf value}"
+    else if isDuration value then
+      throw "fetchPythonRequirements: ${what} = \"${value}\" is a duration; a fixed-output derivation must not move with the clock: write the instant it stands for, as an RFC 3339 datetime such as \"2021-05-01T00:00:00Z\" (`snapproxy fetch ${option}${value} ...` prints it on its first line)"
+    else if builtins.match "[Nn][Oo][Nn][Ee]" value != null then
+      throw "fetchPythonRequirements: ${what} = \"${value}\" shows every upload up to the build; a fixed-output derivation must not move with the clock: write an instant such as \"2021-05-01T00:00:00Z\""
+    else value;
+
   fetchPythonRequirements =
     args@{ requirements          # a path, or the text of a requirements file
     , snapshotDate               # "2021-05-01" or an RFC 3339 datetime with a zone
     , hash ? null                # SRI (nix32 and base16 work too); "" for a first build
     , sha256 ? null              # the same, under the older names
     , outputHash ? null
+    , packageDates ? { }          # { certifi = "2024-01-01"; }: a cutoff of a project's own
     , pipVersion ? "26.3"
     , onlyBinary ? false
     , platforms ? [ ]
@@ -58,10 +73,15 @@ let
           == "${builtins.storeDir}/" then requirements
         else builtins.toFile "requirements.txt" requirements;
 
+      date = checkedCutoff "snapshotDate" "--date " snapshotDate;
+      ownDates = builtins.mapAttrs
+        (project: checkedCutoff "packageDates.${project}" "--package-date ${project}=")
+        packageDates;
+
       fetchArgs =
         [ "fetch" "--quiet"
           "--requirement" "${requirementsFile}"
-          "--date" snapshotDate
+          "--date" date
           "--output" (builtins.placeholder "out")
           "--python" pythonExe
           "--pip-version" pipVersion
@@ -69,16 +89,23 @@ let
         ++ (if onlyBinary then [ "--only-binary" ] else [ ])
         ++ builtins.concatMap (platform: [ "--platform" platform ]) platforms
         ++ (if pythonVersion != null then [ "--python-version" pythonVersion ] else [ ])
+        ++ builtins.concatMap (project: [ "--package-date" "${project}=${ownDates.${project}}" ])
+          (builtins.attrNames ownDates)
         ++ extraArgs;
 
       # Every input that shapes the output, so that a changed input gets a new store path
       # (and so a hash mismatch) instead of silently reusing the old output under the old
       # hash.
-      inputsDigest = builtins.substring 0 12 (builtins.hashString "sha256" (builtins.toJSON {
+      inputsDigest = builtins.substring 0 12 (builtins.hashString "sha256" (builtins.toJSON ({
         requirements = builtins.readFile requirementsFile;
-        inherit snapshotDate pipVersion onlyBinary platforms pythonVersion extraArgs;
+        # The checked date: a name is never made for a cutoff that moves.
+        snapshotDate = date;
+        inherit pipVersion onlyBinary platforms pythonVersion extraArgs;
         python = pythonTarget;
-      }));
+      } // (if packageDates == { } then { } else {
+        # Only when given, so that calls without it keep their store paths.
+        packageDates = ownDates;
+      }))));
 
       drv = derivation ({
         name = "${name}-${inputsDigest}";

@@ -13,6 +13,8 @@ PyPI's own spelling needs no datetime at all (:func:`upload_instant`).
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import TypeVar
 
@@ -20,6 +22,7 @@ __all__ = [
     "CutoffError",
     "InvalidCutoff",
     "NaiveCutoff",
+    "UnreadableCutoff",
     "format_cutoff",
     "instant_text",
     "is_future",
@@ -28,6 +31,7 @@ __all__ = [
     "parse_cutoff",
     "parse_upload_time",
     "upload_instant",
+    "visible_count",
 ]
 
 RECENT = timedelta(hours=1)
@@ -48,6 +52,10 @@ class InvalidCutoff(CutoffError):
     """The text is neither an ISO date nor an RFC 3339 datetime."""
 
 
+class UnreadableCutoff(InvalidCutoff):
+    """The text has the shape of no date or datetime at all (not merely a field out of range)."""
+
+
 class NaiveCutoff(CutoffError):
     """An RFC 3339 datetime without ``Z`` or an offset: its instant depends on ``TZ``."""
 
@@ -65,7 +73,7 @@ def parse_cutoff(text: str) -> datetime:
         return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
     match = _DATETIME.match(value)
     if not match:
-        raise InvalidCutoff(
+        raise UnreadableCutoff(
             f"invalid date {text!r}: write YYYY-MM-DD (midnight UTC) or an RFC 3339 "
             "datetime such as 2021-05-01T12:00:00Z"
         )
@@ -182,15 +190,28 @@ def upload_instant(value: object) -> str | None:
 _Moment = TypeVar("_Moment", datetime, str)
 
 
-def is_visible(upload_time: _Moment | None, cutoff: _Moment, *, allow_undated: bool) -> bool:
+def is_visible(upload_time: _Moment | None, cutoff: _Moment | None, *, allow_undated: bool) -> bool:
     """The snapshot rule: a file exists at the cutoff iff it was uploaded strictly before it.
 
     Strict, as pip's ``--uploaded-prior-to`` and uv's ``--exclude-newer``.  The upload time
     and the cutoff are both datetimes or both :func:`instant_text` (which order the same).
+    A cutoff of ``None`` is no cutoff (``--package-date NAME=none``): every file exists,
+    an undated one too, as there is no instant it would have to come before.
     """
+    if cutoff is None:
+        return True
     if upload_time is None:
         return allow_undated
     return upload_time < cutoff
+
+
+def visible_count(uploaded: Sequence[_Moment], cutoff: _Moment | None) -> int:
+    """How many of ``uploaded`` (dated upload instants, ascending) :func:`is_visible` keeps.
+
+    Those it keeps are a prefix, as the rule is a comparison with one instant; so this count
+    alone says which dated files a cutoff shows, whatever instant it is exactly.
+    """
+    return bisect_left(uploaded, True, key=lambda t: not is_visible(t, cutoff, allow_undated=False))
 
 
 def is_recent(cutoff: datetime, now: datetime) -> bool:

@@ -9,7 +9,8 @@ address the client used, so what the page says can be pasted as it is.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from snapproxy.negotiation import parse_accept
 from snapproxy.snapshot import JSON
@@ -29,11 +30,22 @@ class Home:
     ``/snapshot/<cutoff>`` for one named in the URL.
     """
 
-    cutoff: str  # canonical (cutoff.format_cutoff)
+    cutoff: str | None  # the instant in force (cutoff.format_cutoff)
     upstream: str
     origin: str
     tree: str
     version: str
+    # The duration, when the cutoff is one (rolling: ``cutoff`` is now minus it).
+    rolling: str | None = None
+    # --package-date: project -> its cutoff as written (cutoff_policy.describe).
+    package_dates: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def as_of(self) -> str:
+        """The cutoff as a title says it: the instant, and the duration it rolls with."""
+        if self.rolling:
+            return f"{self.cutoff} ({self.rolling} before now, rolling)"
+        return str(self.cutoff)
 
     @property
     def index_url(self) -> str:
@@ -65,6 +77,8 @@ def wants_json(accept: str | None) -> bool:
 def home_json(home: Home) -> JSON:
     return {
         "cutoff": home.cutoff,
+        "date": home.rolling or home.cutoff,
+        "package_dates": dict(sorted(home.package_dates.items())),
         "upstream": home.upstream,
         "index_url": home.index_url,
         "version": home.version,
@@ -75,7 +89,11 @@ def render_home(home: Home) -> str:
     """The HTML page; every value is escaped (the origin comes from the request)."""
     e = html.escape
     index = e(home.index_url)
-    title = f"{e(home.upstream)} as of {e(home.cutoff)}"
+    title = f"{e(home.upstream)} as of {e(home.as_of)}"
+    exceptions = ", ".join(
+        f"{e(project)} with no cutoff" if date == "none" else f"{e(project)} as of {e(date)}"
+        for project, date in sorted(home.package_dates.items())
+    )
     commands = "\n".join(
         [
             f"pip install --index-url {index} PACKAGE...",
@@ -97,14 +115,17 @@ def render_home(home: Home) -> str:
             "  <body>",
             f"    <h1>{title}</h1>",
             f"    <p>snapproxy {e(home.version)}: the Python package index at "
-            f"{e(home.upstream)} as it was at {e(home.cutoff)}. Its simple API (PEP 503 "
+            f"{e(home.upstream)} as it was at {e(home.as_of)}. Its simple API (PEP 503 "
             "HTML, PEP 691 JSON), legacy JSON API and files are served with every file "
             "uploaded at or after that instant hidden, so a resolver pointed here chooses "
-            "what it would have chosen then.</p>",
+            "what it would have chosen then."
+            + (f" Projects with a cutoff of their own: {exceptions}." if exceptions else "")
+            + "</p>",
             f'    <p>The index URL: <a href="{index}"><code>{index}</code></a></p>',
             f"    <pre>{commands}</pre>",
             f"    <p>Another cutoff, from this same server: <code>{template}</code>, the "
-            "cutoff a date (midnight UTC) or an RFC 3339 datetime with a zone, e.g. "
+            "cutoff a date (midnight UTC), an RFC 3339 datetime with a zone or a duration "
+            "back from now (P7D, 7d), e.g. "
             f"<code>{example}</code>.</p>",
             "    <p>Settings a client reads besides its command line (pip.conf and "
             "<code>PIP_*</code> variables, uv.toml and <code>UV_*</code> variables) can "

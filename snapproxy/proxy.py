@@ -16,6 +16,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -25,7 +26,8 @@ from aiohttp import web
 
 from snapproxy import __version__, json_pieces
 from snapproxy.cache_status import CACHE_STATUS
-from snapproxy.cutoff import format_cutoff, is_recent, parse_cutoff, parse_upload_time
+from snapproxy.cutoff import format_cutoff, parse_upload_time
+from snapproxy.cutoff_policy import CutoffPolicy, describe, is_final, parse_date
 from snapproxy.documents import (
     ProjectList,
     parse_legacy_project,
@@ -66,9 +68,10 @@ from snapproxy.simple_page import (
     normalise_core_metadata,
     page_facts,
     snapshot_stream,
+    visible_key,
 )
 from snapproxy.single_flight import SingleFlight
-from snapproxy.snapshot import JSON, Snapshot
+from snapproxy.snapshot import JSON, Snapshot, Snapshots, describe_cutoff
 from snapproxy.upstream import Fetched, Upstream, UpstreamError, UpstreamNotFound
 
 __all__ = ["InvalidVersionText", "NoSuchProject", "NotInSnapshot", "Proxy"]
@@ -104,10 +107,25 @@ class InvalidVersionText(ValueError):
 
 @dataclass(frozen=True)
 class Tree:
-    """The snapshot a request addresses and whether its answers can be cached forever."""
+    """The snapshots a request addresses: its cutoffs as written, read at one instant.
 
-    snapshot: Snapshot
-    immutable: bool
+    ``pinned``: the cutoff is named in the URL (``/snapshot/<cutoff>/``), so answers under
+    it may be cached for ever once they cannot change; the server's own tree at ``/``
+    changes with a restart under another ``--date``.
+    """
+
+    policy: CutoffPolicy
+    snapshots: Snapshots
+    now: datetime
+    pinned: bool
+
+    def snapshot(self, project: str) -> Snapshot:
+        """The snapshot of ``project`` (a normal name): its own cutoff, or the tree's."""
+        return self.snapshots.of(project)
+
+    def immutable(self, project: str) -> bool:
+        """Whether answers about ``project`` can be cached for ever (cutoff_policy.is_final)."""
+        return self.pinned and is_final(self.policy.cutoff_for(project), self.now)
 
 
 def file_link(project: str) -> Callable[[JSON], str]:
@@ -152,14 +170,15 @@ class Proxy:
     # -- addressing ---------------------------------------------------------------------
 
     def tree(self, request: web.Request) -> Tree:
+        """The request's snapshots, read now: a rolling cutoff moves with every request."""
         config = self.config
+        policy = config.policy
         text = request.match_info.get("cutoff")
-        if text is None:
-            return Tree(Snapshot(config.cutoff, config.yanked, config.allow_undated), False)
-        cutoff = parse_cutoff(text)
-        # Immutable only once no upload can still land before the cutoff (cutoff.is_recent).
-        final = not is_recent(cutoff, config.now())
-        return Tree(Snapshot(cutoff, config.yanked, config.allow_undated), final)
+        if text is not None:
+            policy = policy.with_default(parse_date(text))
+        now = config.now()
+        snapshots = policy.at(now, config.yanked, config.allow_undated)
+        return Tree(policy, snapshots, now, pinned=text is not None)
 
     def project(self, request: web.Request) -> str:
         """The normalised project name, or a 301 to the URL that uses it."""
@@ -254,13 +273,13 @@ class Proxy:
     # -- responses ----------------------------------------------------------------------
 
     def respond(
-        self, request: web.Request, rep: Representation, tree: Tree | None, vary: str = VARY
+        self, request: web.Request, rep: Representation, immutable: bool, vary: str = VARY
     ) -> web.Response:
         headers = {
             "Content-Type": rep.content_type,
             "ETag": rep.etag,
             "Vary": vary,
-            "Cache-Control": IMMUTABLE if tree is not None and tree.immutable else REVALIDATE,
+            "Cache-Control": IMMUTABLE if immutable else REVALIDATE,
         }
         if etag_matches(request.headers.get("If-None-Match"), rep.etag):
             return web.Response(status=304, headers=headers)
@@ -269,7 +288,7 @@ class Proxy:
         return web.Response(body=rep.body, headers=headers)
 
     async def respond_legacy(
-        self, request: web.Request, size: int, build: Callable[[], JSON], tree: Tree
+        self, request: web.Request, size: int, build: Callable[[], JSON], immutable: bool
     ) -> web.Response:
         """Legacy JSON: built per request (its URLs name the Host), so it varies by Host."""
         gzip_ok = accepts_gzip(request.headers.get("Accept-Encoding"))
@@ -279,7 +298,7 @@ class Proxy:
             return make_representation(body, "application/json", gzip_ok=gzip_ok)
 
         rep = await self.offload.run(size, render)
-        return self.respond(request, rep, tree, vary=f"{VARY}, Host")
+        return self.respond(request, rep, immutable, vary=f"{VARY}, Host")
 
     # -- routes -------------------------------------------------------------------------
 
@@ -301,7 +320,7 @@ class Proxy:
             request, key, fetched.document.size, build, _content_type(fmt)
         )
         # Not date-filtered (a list of every name today), so never immutable.
-        return self.respond(request, rep, None)
+        return self.respond(request, rep, False)
 
     async def project_page(self, request: web.Request) -> web.Response:
         if self.page_log is None:
@@ -317,6 +336,7 @@ class Proxy:
     async def _project_page(self, request: web.Request) -> web.Response:
         tree = self.tree(request)
         project = self.project(request)
+        snapshot = tree.snapshot(project)
         fmt = choose_format(request.headers.get("Accept"), request.query.get("format"))
         fetched = await self.page(project)
         url_for = None if self.config.direct_files else file_link(project)
@@ -326,11 +346,14 @@ class Proxy:
             lambda: page_facts(fetched.parsed),
             lambda found: found.cost,
         )
+        shown = visible_key(facts, snapshot)
+        if not any(shown):
+            raise ProjectNotAtCutoff(project, snapshot.cutoff, facts.uploaded)
 
         def build() -> bytes:
             filtered = snapshot_stream(
                 fetched.parsed,
-                tree.snapshot,
+                snapshot,
                 page_url=self.page_url(project),
                 url_for=url_for,
                 facts=facts,
@@ -339,7 +362,10 @@ class Proxy:
                 return json_pieces.dumps(filtered).encode()
             return render_project(filtered).encode()
 
-        key = ("page", fetched.document.serial, tree.snapshot, fmt)
+        # Keyed by which files the snapshot shows, not by its instant: every cutoff between
+        # the same two uploads shares one body, so a rolling cutoff, a new instant at each
+        # request, is rendered again only once it has passed an upload.
+        key = ("page", fetched.document.serial, shown, snapshot.yanked, fmt)
         rep = await self.representation(
             request, key, fetched.document.size, build, _content_type(fmt)
         )
@@ -347,7 +373,7 @@ class Proxy:
             self.page_log.served(
                 cache_key(self.page_url(project), JSON_ACCEPT), fetched.document.digest
             )
-        return self.respond(request, rep, tree)
+        return self.respond(request, rep, tree.immutable(project))
 
     def legacy_url_for(self, request: web.Request, project: str) -> Any:
         if self.config.direct_files:
@@ -358,25 +384,27 @@ class Proxy:
     async def legacy_project(self, request: web.Request) -> web.Response:
         tree = self.tree(request)
         project = self.project(request)
+        snapshot = tree.snapshot(project)
         fetched = await self.legacy(project)
         doc = fetched.parsed
         size = fetched.document.size
-        releases = await self.offload.run(size, lambda: visible_releases(doc, tree.snapshot))
+        releases = await self.offload.run(size, lambda: visible_releases(doc, snapshot))
         latest = latest_version(releases)
         if latest is None:
-            raise ProjectNotAtCutoff(project, tree.snapshot.cutoff, upload_instants(doc))
+            raise ProjectNotAtCutoff(project, snapshot.cutoff, upload_instants(doc))
         info = await self.version_info(project, doc, latest, releases[latest])
         url_for = self.legacy_url_for(request, project)
         return await self.respond_legacy(
             request,
             size,
-            lambda: snapshot_project(doc, releases, info, tree.snapshot, url_for),
-            tree,
+            lambda: snapshot_project(doc, releases, info, snapshot, url_for),
+            tree.immutable(project),
         )
 
     async def legacy_version(self, request: web.Request) -> web.Response:
         tree = self.tree(request)
         project = self.project(request)
+        snapshot = tree.snapshot(project)
         version = _version_text(request.match_info["version"])
         url_for = self.legacy_url_for(request, project)
         try:
@@ -385,32 +413,33 @@ class Proxy:
             # Some mirrors serve no per-version documents: build one from the project's.
             return await self.legacy_version_from_project(request, tree, project, version)
         doc = fetched.parsed
-        files = visible_releases({"releases": {version: doc.get("urls")}}, tree.snapshot)
+        files = visible_releases({"releases": {version: doc.get("urls")}}, snapshot)
         if not files:
-            raise _version_not_in_snapshot(project, version, tree)
+            raise _version_not_in_snapshot(project, version, snapshot)
         return await self.respond_legacy(
             request,
             fetched.document.size,
-            lambda: snapshot_version(doc, files[version], tree.snapshot, url_for),
-            tree,
+            lambda: snapshot_version(doc, files[version], snapshot, url_for),
+            tree.immutable(project),
         )
 
     async def legacy_version_from_project(
         self, request: web.Request, tree: Tree, project: str, version: str
     ) -> web.Response:
+        snapshot = tree.snapshot(project)
         fetched = await self.legacy(project)
         doc = fetched.parsed
         size = fetched.document.size
-        releases = await self.offload.run(size, lambda: visible_releases(doc, tree.snapshot))
+        releases = await self.offload.run(size, lambda: visible_releases(doc, snapshot))
         if not releases.get(version):  # absent, or kept without files of its own
-            raise _version_not_in_snapshot(project, version, tree)
+            raise _version_not_in_snapshot(project, version, snapshot)
         info = await self.version_info(project, doc, version, releases[version])
         url_for = self.legacy_url_for(request, project)
         return await self.respond_legacy(
             request,
             size,
-            lambda: snapshot_version({"info": info}, releases[version], tree.snapshot, url_for),
-            tree,
+            lambda: snapshot_version({"info": info}, releases[version], snapshot, url_for),
+            tree.immutable(project),
         )
 
     async def version_info(self, project: str, doc: JSON, version: str, files: list[JSON]) -> JSON:
@@ -467,7 +496,7 @@ class Proxy:
         filename = request.match_info["filename"]
         metadata = filename.endswith(".metadata")
         dist = filename.removesuffix(".metadata")
-        entry = await self.index_entry(project, dist, tree.snapshot)
+        entry = await self.index_entry(project, dist, tree.snapshot(project))
         if metadata:
             advertised = entry.get("core-metadata")
             if not advertised:
@@ -484,13 +513,16 @@ class Proxy:
             if self.file_served is not None:
                 self.file_served(dist, url, verifier, size)
         headers = {
-            "Cache-Control": IMMUTABLE if tree.immutable else REVALIDATE,
+            "Cache-Control": IMMUTABLE if tree.immutable(project) else REVALIDATE,
             "Content-Type": "application/octet-stream",
         }
         return await self.serve_file(request, url, verifier, size, headers)
 
     async def index_entry(self, project: str, filename: str, snapshot: Snapshot) -> JSON:
-        """The index's entry for one file of the snapshot (upstream URL, hashes, size...)."""
+        """The index's entry for one file of the snapshot (upstream URL, hashes, size...).
+
+        ``snapshot`` is the project's own (:meth:`Tree.snapshot`, ``Snapshots.of``).
+        """
         fetched = await self.page(project)
         page = fetched.parsed
 
@@ -514,7 +546,7 @@ class Proxy:
                 )
             raise NotInSnapshot(
                 f"{filename} of {project} was uploaded at {format_cutoff(uploaded)}, not "
-                f"before {format_cutoff(snapshot.cutoff)}"
+                f"{describe_cutoff(snapshot.cutoff)}"
             )
         one = {**page, "files": [entry]}
         found: JSON = normalise_core_metadata(absolutize_urls(one, self.page_url(project)))
@@ -563,7 +595,16 @@ class Proxy:
         tree = self.tree(request)
         doc = {
             "status": "ok",
-            "cutoff": format_cutoff(tree.snapshot.cutoff),
+            # The instant in force now, and the cutoff as written (a duration: rolling).
+            "cutoff": _instant(tree.snapshots.default.cutoff),
+            "date": describe(tree.policy.default),
+            "package_dates": {
+                project: {
+                    "date": describe(cutoff),
+                    "cutoff": _instant(tree.snapshot(project).cutoff),
+                }
+                for project, cutoff in sorted(tree.policy.packages.items())
+            },
             "upstream": self.config.upstream,
             "files_host": self.config.files_host,
             "yanked": self.config.yanked,
@@ -575,7 +616,11 @@ class Proxy:
         """``/``: what this server is and the lines that use it (home_page), HTML or JSON."""
         tree = self.tree(request)
         home = Home(
-            cutoff=format_cutoff(tree.snapshot.cutoff),
+            cutoff=_instant(tree.snapshots.default.cutoff),
+            rolling=tree.policy.rolling_default,
+            package_dates={
+                project: describe(cutoff) for project, cutoff in tree.policy.packages.items()
+            },
             upstream=self.config.upstream,
             origin=self.origin(request),
             tree=_tree_prefix(request),
@@ -589,7 +634,7 @@ class Proxy:
         rep = make_representation(body.encode(), content_type, gzip_ok=gzip_ok)
         # Built from the Host a client used, like legacy JSON; a newer snapproxy says
         # another version, so never immutable.
-        return self.respond(request, rep, None, vary=f"{VARY}, Host")
+        return self.respond(request, rep, False, vary=f"{VARY}, Host")
 
     async def add_slash(self, request: web.Request) -> web.Response:
         raise web.HTTPMovedPermanently(_same_query(request, request.path + "/"))
@@ -626,9 +671,15 @@ def _same_query(request: web.Request, path: str) -> str:
     return str(yarl.URL.build(path=path)) + (f"?{raw}" if raw else "")
 
 
-def _version_not_in_snapshot(project: str, version: str, tree: Tree) -> NotInSnapshot:
-    cutoff = format_cutoff(tree.snapshot.cutoff)
+def _version_not_in_snapshot(project: str, version: str, snapshot: Snapshot) -> NotInSnapshot:
+    if snapshot.cutoff is None:
+        return NotInSnapshot(f"{project} {version} has no file")
+    cutoff = format_cutoff(snapshot.cutoff)
     return NotInSnapshot(f"{project} {version} has no file uploaded before {cutoff}")
+
+
+def _instant(cutoff: datetime | None) -> str | None:
+    return None if cutoff is None else format_cutoff(cutoff)
 
 
 def _content_type(fmt: Format) -> str:

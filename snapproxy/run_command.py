@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from snapproxy.cli_options import setup_logging
-from snapproxy.cutoff import format_cutoff
+from snapproxy.cutoff_policy import summary
 from snapproxy.serve_command import log_level, serve_options, server_config
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ async def _run(config: ServerConfig, command: Sequence[str], *, announce: bool) 
         async with running_proxy(config) as proxy:
             if announce:
                 click.echo(
-                    f"snapproxy: {config.upstream} as of {format_cutoff(config.cutoff)} at "
+                    f"snapproxy: {config.upstream} as of {summary(config.policy, config.now())} at "
                     f"{proxy.index_url} for {command[0]}",
                     err=True,
                 )

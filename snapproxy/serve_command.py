@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from snapproxy.cli_options import (
+    DATE_HELP,
+    PACKAGE_DATE_HELP,
     cutoff_value,
     default_cache_dir,
     origin_value,
+    package_dates_value,
     setup_logging,
     size_value,
 )
@@ -41,8 +44,16 @@ def serve_options(command: Callable[..., None]) -> Callable[..., None]:
             "cutoff",
             callback=cutoff_value,
             required=True,
-            help="Cutoff: YYYY-MM-DD (midnight UTC) or an RFC 3339 datetime with a zone. "
-            "Files uploaded at or after it are hidden.",
+            help=f"{DATE_HELP} Files uploaded at or after it are hidden; a duration is "
+            "applied anew at every request (a rolling cooldown).",
+        ),
+        click.option(
+            "--package-date",
+            "package_dates",
+            multiple=True,
+            callback=package_dates_value,
+            metavar="NAME=CUTOFF",
+            help=PACKAGE_DATE_HELP,
         ),
         click.option(
             "--upstream",
@@ -137,33 +148,26 @@ def server_config(options: Mapping[str, Any]) -> ServerConfig:
 
     Logging is set up first: a cutoff too recent to be fixed yet is a warning.
     """
-    import logging  # here, as below: `snapproxy hash` loads this module and needs none
-
     from snapproxy.server_config import ServerConfig
 
-    cutoff: datetime = options["cutoff"]
     cache_dir: Path | None = options["cache_dir"]
     if options["no_cache"] and cache_dir is not None:
         raise click.UsageError("--cache-dir and --no-cache exclude each other; drop one")
     now = datetime.now(timezone.utc)
-    if is_future(cutoff, now):
-        logging.getLogger("snapproxy").warning(
-            "cutoff %s is in the future (now is %s): until then every upload appears, so "
-            "answers change; this serves no fixed snapshot",
-            format_cutoff(cutoff),
-            format_cutoff(now.replace(microsecond=0)),
-        )
-    elif is_recent(cutoff, now):
-        logging.getLogger("snapproxy").warning(
-            "cutoff %s is less than an hour ago: uploads may still appear before it, so "
-            "answers can change",
-            format_cutoff(cutoff),
-        )
+    # A rolling cutoff moves by design, and `none` shows every upload: only instants can be
+    # too late to be a fixed snapshot yet.
+    named = [("cutoff", options["cutoff"])] + [
+        (f"cutoff of {project}", cutoff) for project, cutoff in options["package_dates"].items()
+    ]
+    for what, cutoff in named:
+        if isinstance(cutoff, datetime):
+            _warn_if_not_final(what, cutoff, now)
     if not options["no_cache"]:
         cache_dir = cache_dir or default_cache_dir()
         _usable_cache_dir(cache_dir)
     return ServerConfig(
-        cutoff=cutoff,
+        cutoff=options["cutoff"],
+        package_cutoffs=options["package_dates"],
         upstream=options["upstream"],
         files_host=options["files_host"],
         cache_dir=cache_dir,
@@ -176,6 +180,27 @@ def server_config(options: Mapping[str, Any]) -> ServerConfig:
         negative_ttl=options["negative_ttl"],
         idle_timeout=options["idle_timeout"],
     )
+
+
+def _warn_if_not_final(what: str, cutoff: datetime, now: datetime) -> None:
+    """Warn about an instant that names no fixed snapshot yet: future, or recent."""
+    import logging
+
+    if is_future(cutoff, now):
+        logging.getLogger("snapproxy").warning(
+            "%s %s is in the future (now is %s): until then every upload appears, so "
+            "answers change; this serves no fixed snapshot",
+            what,
+            format_cutoff(cutoff),
+            format_cutoff(now.replace(microsecond=0)),
+        )
+    elif is_recent(cutoff, now):
+        logging.getLogger("snapproxy").warning(
+            "%s %s is less than an hour ago: uploads may still appear before it, so "
+            "answers can change",
+            what,
+            format_cutoff(cutoff),
+        )
 
 
 @click.command()
@@ -235,6 +260,7 @@ async def _serve(config: ServerConfig, host: str, port: int) -> None:
     from aiohttp import web
 
     from snapproxy.app import create_app, runner_for
+    from snapproxy.cutoff_policy import summary
 
     runner = runner_for(create_app(config))
     await runner.setup()
@@ -251,8 +277,9 @@ async def _serve(config: ServerConfig, host: str, port: int) -> None:
         logging.getLogger("snapproxy").warning(
             "listening on %s: anyone who can reach it can use this proxy", host
         )
+    as_of = summary(config.policy, config.now())
     click.echo(
-        f"snapproxy: {config.upstream} as of {format_cutoff(config.cutoff)} on {base}/ "
+        f"snapproxy: {config.upstream} as of {as_of} on {base}/ "
         f"- pip install --index-url {base}/simple/ ..."
     )
     sys.stdout.flush()

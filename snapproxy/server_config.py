@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from snapproxy.cutoff_policy import CutoffPolicy, PackageCutoff
 from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
 from snapproxy.memory_budget import DEFAULT_BUDGET
 from snapproxy.snapshot import YankedPolicy
@@ -17,7 +18,8 @@ __all__ = ["ServerConfig"]
 
 @dataclass(frozen=True)
 class ServerConfig:
-    cutoff: datetime
+    # --date: an instant, or an age (a rolling cutoff: now minus it at each request).
+    cutoff: datetime | timedelta
     upstream: str = DEFAULT_UPSTREAM
     files_host: str = DEFAULT_FILES_HOST
     cache_dir: Path | None = None
@@ -39,3 +41,9 @@ class ServerConfig:
     # CA bundle for upstream TLS; None: the system's (a Nix build names cacert's).
     ca_file: Path | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    # --package-date: PEP 503 normal name -> its own cutoff (None: none at all).
+    package_cutoffs: Mapping[str, PackageCutoff] = field(default_factory=dict)
+
+    @property
+    def policy(self) -> CutoffPolicy:
+        return CutoffPolicy(self.cutoff, self.package_cutoffs)

@@ -24,6 +24,7 @@ from snapproxy.cutoff import (
     is_visible,
     parse_upload_time,
     upload_instant,
+    visible_count,
 )
 from snapproxy.filenames import VersionKey, version_key, version_text
 from snapproxy.snapshot import JSON, Snapshot, YankedPolicy
@@ -44,6 +45,7 @@ __all__ = [
     "rewrite_file_urls",
     "snapshot_page",
     "snapshot_stream",
+    "visible_key",
 ]
 
 # PEP 700 (1.1: versions, size, upload-time) is the newest part of the simple API this
@@ -122,6 +124,7 @@ class PageFacts:
     """
 
     uploaded: tuple[str | None, ...]  # of page["files"], in order; None: undated
+    ordered: tuple[str, ...]  # the dated ones of ``uploaded``, ascending
     versions: tuple[VersionKey | None, ...]  # read from each file's name; None: unreadable
     listed: tuple[VersionKey | None, ...]  # of page["versions"], in order; None: invalid
     cost: int  # bytes it takes beyond the page, roughly
@@ -143,7 +146,7 @@ def _facts_cost(
     own = set(map(id, listed))
     made = {id(k): k for k in keys if k is not None and id(k) not in own}
     held = sum(_VERSION if isinstance(k, Version) else _TEXT for k in made.values())
-    return _SLOT * (2 * len(times) + len(listed)) + _TEXT * rewritten + held
+    return _SLOT * (3 * len(times) + len(listed)) + _TEXT * rewritten + held
 
 
 def page_facts(page: JSON) -> PageFacts:
@@ -164,10 +167,28 @@ def page_facts(page: JSON) -> PageFacts:
     uploaded = tuple(map(upload_instant, times))
     return PageFacts(
         uploaded,
+        tuple(sorted(t for t in uploaded if t is not None)),
         tuple(None if t is None else keys[t] for t in file_texts),
         tuple(keys[t] for t in listed_texts),
         _facts_cost(times, uploaded, entries, keys.values()),
     )
+
+
+def _cutoff_text(snapshot: Snapshot) -> str | None:
+    return None if snapshot.cutoff is None else instant_text(snapshot.cutoff)
+
+
+def visible_key(facts: PageFacts, snapshot: Snapshot) -> tuple[int, int]:
+    """How many dated and undated files of the page ``snapshot`` shows.
+
+    The dated ones it shows are always the earliest (cutoff.visible_count), so these two
+    numbers say exactly which files it shows: two snapshots with the same key render the
+    same page, whatever their instants.  ``(0, 0)``: none at all.
+    """
+    cutoff = _cutoff_text(snapshot)
+    undated = len(facts.uploaded) - len(facts.ordered)
+    shows_undated = is_visible(None, cutoff, allow_undated=snapshot.allow_undated)
+    return visible_count(facts.ordered, cutoff), undated if shows_undated else 0
 
 
 def _visible(page: JSON, snapshot: Snapshot, facts: PageFacts) -> tuple[list[JSON], set[object]]:
@@ -175,9 +196,7 @@ def _visible(page: JSON, snapshot: Snapshot, facts: PageFacts) -> tuple[list[JSO
     files = page.get("files") or []
     if len(files) != len(facts.uploaded):
         raise ValueError("facts of another page")
-    rule = partial(
-        is_visible, cutoff=instant_text(snapshot.cutoff), allow_undated=snapshot.allow_undated
-    )
+    rule = partial(is_visible, cutoff=_cutoff_text(snapshot), allow_undated=snapshot.allow_undated)
     shown = list(map(rule, facts.uploaded))
     live: set[object] = set(compress(facts.versions, shown))
     live.discard(None)  # an unreadable version keeps nothing alive

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from snapproxy.cutoff import is_visible, parse_upload_time
+from snapproxy.cutoff import format_cutoff, is_visible, parse_upload_time
 
-__all__ = ["JSON", "Snapshot", "YankedPolicy"]
+__all__ = ["JSON", "Snapshot", "Snapshots", "YankedPolicy", "describe_cutoff"]
 
 JSON = dict[str, Any]
 YankedPolicy = Literal["keep", "ignore"]
 
 
+def describe_cutoff(cutoff: datetime | None) -> str:
+    """``before <instant>`` for a cutoff, or what no cutoff means, for messages."""
+    return "with no cutoff" if cutoff is None else f"before {format_cutoff(cutoff)}"
+
+
 @dataclass(frozen=True)
 class Snapshot:
-    """A view of the index at ``cutoff``.
+    """A view of one project's files at ``cutoff`` (None: no cutoff, every file).
 
     ``yanked="keep"`` passes PEP 592 yank marks through; ``"ignore"`` shows every file
     unyanked so a yank made after the cutoff cannot change a resolution.
     """
 
-    cutoff: datetime
+    cutoff: datetime | None
     yanked: YankedPolicy = "keep"
     allow_undated: bool = False
 
@@ -31,3 +37,16 @@ class Snapshot:
         return is_visible(
             parse_upload_time(upload_time), self.cutoff, allow_undated=self.allow_undated
         )
+
+
+@dataclass(frozen=True)
+class Snapshots:
+    """The snapshot of every project at one moment: ``default``, unless ``projects`` has
+    one of its own for that project (``--package-date``, by PEP 503 normal name)."""
+
+    default: Snapshot
+    projects: Mapping[str, Snapshot] = field(default_factory=dict)
+
+    def of(self, project: str) -> Snapshot:
+        """The snapshot of ``project`` (a PEP 503 normal name)."""
+        return self.projects.get(project, self.default)

@@ -783,10 +783,21 @@ def huge_json_stream(total: int, legacy: bool = False, piece: int = 1024 * 1024)
 
 
 @functools.cache
-def big_page(project: str, count: int, upload_time: str = "2020-01-01T00:00:00.000000Z") -> bytes:
+def big_page(
+    project: str,
+    count: int,
+    upload_time: str = "2020-01-01T00:00:00.000000Z",
+    late: tuple[str, ...] = (),
+) -> bytes:
     """A PEP 691 page of `count` synthetic files, with relative URLs so that it does not
-    depend on the port the files host got (and can be built once per session)."""
+    depend on the port the files host got (and can be built once per session).
+
+    The last `len(late)` files were uploaded at the times in `late`, the others at
+    `upload_time`: cutoffs between two of those times show different pages.  (The proxy
+    renders a page once per set of files shown, so only such cutoffs make it filter anew.)
+    """
     files = []
+    times = [upload_time] * (count - len(late)) + list(late)
     for n in range(count):
         filename = f"{project}-1.0.{n}-py3-none-any.whl"
         digest = hashlib.sha256(filename.encode()).hexdigest()
@@ -798,7 +809,7 @@ def big_page(project: str, count: int, upload_time: str = "2020-01-01T00:00:00.0
                 "requires-python": ">=3.8",
                 "yanked": False,
                 "size": 1000 + n,
-                "upload-time": upload_time,
+                "upload-time": times[n],
                 "core-metadata": False,
                 "data-dist-info-metadata": False,
             }

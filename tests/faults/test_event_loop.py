@@ -28,6 +28,9 @@ from tests.faults.probes import BEFORE
 
 BIG_FILES = 100_000
 ROUNDS = 3  # big requests, one after another, each for a cutoff not filtered before
+# One late file per round, each just after that round's cutoff: every cutoff shows a set of
+# files no earlier one showed, so each big request is a new filtering, never a cached body.
+LATE = tuple(f"2023-{month:02d}-20T00:00:00.000000Z" for month in range(1, ROUNDS + 1))
 # A blocked loop let 2.5 probes through per big request (21 in 8); ask for four times that.
 ENOUGH = 10 * ROUNDS
 GUARD = 300.0
@@ -36,7 +39,7 @@ GUARD = 300.0
 async def test_health_and_cached_pages_answer_while_a_huge_page_is_filtered(
     upstream: HostileUpstream, serve: Serve
 ) -> None:
-    upstream.set_body("/simple/huge/", big_page("huge", BIG_FILES), SIMPLE_JSON)
+    upstream.set_body("/simple/huge/", big_page("huge", BIG_FILES, late=LATE), SIMPLE_JSON)
     small = blob_entry("small", "1.0", b"small\n", BEFORE)
     upstream.add(small)
     # A 36 MB page: the limit is named so that this test does not depend on its default.
@@ -81,7 +84,8 @@ async def test_health_and_cached_pages_answer_while_a_huge_page_is_filtered(
                 windows.append((started, time.monotonic()))
                 assert r.status == 200
                 body = await r.read()
-            assert body.count(b"<a ") == BIG_FILES
+            # The late files of the earlier months only: this cutoff's own set of files.
+            assert body.count(b"<a ") == BIG_FILES - len(LATE) + month - 1
         stop.set()
         await asyncio.wait_for(prober, GUARD)
 

@@ -59,7 +59,10 @@ def test_one_big_page_under_forty_host_values(upstream: HostileUpstream, serve: 
 
 
 def test_one_big_page_under_thirty_cutoffs(upstream: HostileUpstream, serve: Serve) -> None:
-    _serve_big(upstream)
+    # A file at noon of each day: each cutoff (midnight) shows its own set of files, so each
+    # is a rendering of its own, not the body of a cutoff that showed the same files.
+    late = tuple(f"2023-06-{day:02d}T12:00:00.000000Z" for day in range(1, 31))
+    upstream.set_body("/simple/big/", big_page("big", BIG_FILES, late=late), SIMPLE_JSON)
     proxy = serve()
     start = proxy.rss()
     for day in range(1, 31):

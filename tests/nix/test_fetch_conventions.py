@@ -131,3 +131,88 @@ import {REPO}/nix/fetch-python-requirements.nix {{
     written = re.search(r'hash = "([^"]+)"', file.read_text())
     assert written is not None and written.group(1).startswith("sha256-")
     assert written.group(1) != FAKE
+
+
+# ---- cutoffs: packageDates in the name, durations refused ----------------------------------
+
+
+def dated_call(snapshot_date: str = "2021-05-01", package_dates: str | None = None) -> str:
+    own = "" if package_dates is None else f"packageDates = {package_dates};"
+    return f"""
+    import {REPO}/nix/fetch-python-requirements.nix {{
+      snapproxy = "/run/snapproxy";
+      python = "/usr/bin/python3";
+    }} {{
+      requirements = "requests\\n";
+      snapshotDate = {nix_string(snapshot_date)};
+      {own}
+      hash = "{FAKE}";
+    }}"""
+
+
+def name_of(call: str) -> str:
+    code, out, err = evaluate(f"({call}).name")
+    assert code == 0, err
+    name: str = json.loads(out)
+    return name
+
+
+def test_package_dates_are_part_of_the_fixed_output_name() -> None:
+    names = {
+        given: name_of(dated_call(package_dates=given))
+        for given in (
+            '{ certifi = "2024-01-01"; }',
+            '{ certifi = "2024-01-02"; }',
+            '{ certifi = "2024-01-01"; six = "2020-01-01"; }',
+            '{ six = "2024-01-01"; }',
+        )
+    }
+    assert len(set(names.values())) == len(names), names
+    assert name_of(dated_call()) not in names.values()
+
+
+def test_calls_without_package_dates_keep_their_name() -> None:
+    # The digest takes packageDates only when given: a call written before it existed keeps
+    # its store path (the name below is this call's, evaluated before packageDates existed).
+    assert name_of(dated_call(package_dates="{ }")) == name_of(dated_call())
+    assert name_of(dated_call()) == "python-requirements-3cb5ddc477d2"
+
+
+def test_package_dates_become_fetch_arguments() -> None:
+    code, out, err = evaluate(
+        f"""({dated_call(package_dates='{ six = "2020-01-01"; certifi = "2024-01-01"; }')})
+        .snapproxyFetch.fetchArgs"""
+    )
+    assert code == 0, err
+    args = json.loads(out)
+    assert args[args.index("--date") + 1] == "2021-05-01"
+    pairs = [args[i + 1] for i, a in enumerate(args) if a == "--package-date"]
+    assert pairs == ["certifi=2024-01-01", "six=2020-01-01"]
+
+
+@pytest.mark.parametrize(
+    ("snapshot_date", "package_dates", "named"),
+    [
+        ("P7D", None, ['snapshotDate = "P7D" is a duration', "must not move", "--date P7D"]),
+        ("7d", None, ['snapshotDate = "7d" is a duration', "snapproxy fetch --date 7d"]),
+        ("PT12H", None, ['snapshotDate = "PT12H" is a duration']),
+        (
+            "2021-05-01",
+            '{ certifi = "P30D"; }',
+            ['packageDates.certifi = "P30D" is a duration', "--package-date certifi=P30D"],
+        ),
+        ("2021-05-01", '{ six = "none"; }', ['packageDates.six = "none"', "must not move"]),
+        ("2021-05-01", "{ six = 2024; }", ["packageDates.six must be a string"]),
+    ],
+)
+@pytest.mark.parametrize("attribute", ["name", "drvPath", "snapproxyFetch.fetchArgs"])
+def test_a_cutoff_that_moves_is_refused_naming_what_to_write(
+    snapshot_date: str, package_dates: str | None, named: list[str], attribute: str
+) -> None:
+    code, _, err = evaluate(f"({dated_call(snapshot_date, package_dates)}).{attribute}")
+    assert code != 0
+    assert "fetchPythonRequirements: " in err, err
+    for part in named:
+        assert part in err, err
+    if "duration" in named[0]:
+        assert 'an RFC 3339 datetime such as "2021-05-01T00:00:00Z"' in err

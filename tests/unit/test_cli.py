@@ -15,10 +15,13 @@ SNAPPROXY = REPO / ".venv" / "bin" / "snapproxy"
 OK_DATE = ["--date", "2021-05-01"]
 
 
-def run(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], home: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPPROXY")}
     # Never touch the real user cache, even if a bad input were accepted.
     env.update(HOME=str(home), XDG_CACHE_HOME=str(home / "cache"))
+    env.update(extra_env or {})
     return subprocess.run(
         [str(SNAPPROXY), *args],
         capture_output=True,
@@ -163,3 +166,88 @@ def test_a_future_cutoff_is_served_with_a_warning_that_says_so(
     assert "WARNING cutoff 2099-01-01T00:00:00Z is in the future" in warning
     assert "less than an hour" not in warning
     assert error.startswith("snapproxy: error: ") and "is in use" in error
+
+
+# ---- durations and per-project cutoffs: every command that takes them ---------------------
+
+BAD_CUTOFFS = [
+    # Durations: calendar units, malformed, zero.
+    (["--date", "P1M"], ["'P1M'", "length varies", "P30D"]),
+    (["--date", "1y"], ["'1y'", "length varies"]),
+    (["--date", "P7"], ["'P7'", "P7D", "7d", "P1W"]),
+    (["--date", "P1H"], ["'P1H'", "PT12H"]),
+    (["--date", "7x"], ["'7x'", "P7D", "7d"]),
+    (["--date", "P0D"], ["'P0D'", "zero"]),
+    # A word that is neither: every accepted form is named.
+    (["--date", "soon"], ["'soon'", "YYYY-MM-DD", "RFC 3339", "P7D", "7d"]),
+    # --package-date: the item, the name, the cutoff.
+    (["--package-date", "certifi"], ["'certifi'", "NAME=CUTOFF", "none"]),
+    (["--package-date", "cert/ifi=2024-01-01"], ["'cert/ifi=2024-01-01'", "project name"]),
+    (["--package-date", "=2024-01-01"], ["'=2024-01-01'", "project name"]),
+    (["--package-date", "certifi=P1Y"], ["'certifi=P1Y'", "length varies"]),
+    (["--package-date", "certifi=soon"], ["'certifi=soon'", "'soon'", "P7D", "none"]),
+    (["--package-date", "certifi=2024-01-01T00:00"], ["'certifi=2024-01-01T00:00'", "zone"]),
+    (
+        ["--package-date", "Zope.Interface=2024-01-01", "--package-date", "zope_interface=none"],
+        ["'Zope.Interface=2024-01-01'", "'zope_interface=none'", "zope-interface"],
+    ),
+]
+
+
+def _command_line(command: str, args: list[str], tmp_path: Path) -> list[str]:
+    date = [] if "--date" in args else OK_DATE
+    if command == "serve":
+        return ["serve", *date, *args, "--port", "0", "--no-cache"]
+    if command == "run":
+        return ["run", *date, *args, "--no-cache", "--", "true"]
+    return [command, *date, *args, "six", "-o", str(tmp_path / "out")]
+
+
+@pytest.mark.parametrize("command", ["serve", "run", "fetch", "lock"])
+@pytest.mark.parametrize(("args", "named"), BAD_CUTOFFS)
+def test_bad_cutoffs_are_one_line_naming_the_value_and_the_forms(
+    command: str, args: list[str], named: list[str], tmp_path: Path
+) -> None:
+    result = run(_command_line(command, args, tmp_path), tmp_path)
+    option = "--date" if args[0] == "--date" else "--package-date"
+    assert_one_error_line(result, option, *named)
+    assert result.returncode == 2, result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_package_dates_from_the_environment_are_checked_too(tmp_path: Path) -> None:
+    env = {"SNAPPROXY_PACKAGE_DATE": "certifi=2024-01-01 six=soon"}
+    result = run(["serve", *OK_DATE, "--port", "0", "--no-cache"], tmp_path, env)
+    assert_one_error_line(result, "SNAPPROXY_PACKAGE_DATE", "'six=soon'")
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        # none moves with every release of the project: refused as a recent cutoff is.
+        (["--package-date", "six=none"], ["six=none", "--allow-recent"]),
+        (
+            ["--package-date", "six=2099-01-01"],
+            ["2099-01-01T00:00:00Z", "future", "--package-date six"],
+        ),
+        (["--package-date", "six=PT30M"], ["less than an hour ago", "--allow-recent"]),
+        (["--date", "PT30M"], ["less than an hour ago", "--date", "--allow-recent"]),
+    ],
+)
+@pytest.mark.parametrize("command", ["fetch", "lock"])
+def test_fetch_refuses_cutoffs_that_move(
+    command: str, args: list[str], named: list[str], tmp_path: Path
+) -> None:
+    result = run(_command_line(command, args, tmp_path), tmp_path)
+    assert_one_error_line(result, *named)
+    assert result.returncode == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_rolling_cutoff_is_no_warning(busy_port: int, tmp_path: Path) -> None:
+    # The busy port ends the server right after the checks (the start line is in
+    # test_option_variables).
+    args = ["serve", "--date", "P30D", "--package-date", "Six=none", "--port", str(busy_port)]
+    result = run([*args, "--no-cache"], tmp_path)
+    assert "WARNING" not in result.stderr  # a rolling cutoff is no mistake to warn about
+    assert result.stderr.startswith("snapproxy: error: ") and "is in use" in result.stderr

@@ -16,6 +16,7 @@ from snapproxy.cutoff import (
     is_visible,
     parse_cutoff,
     parse_upload_time,
+    visible_count,
 )
 
 UTC = timezone.utc
@@ -293,6 +294,40 @@ def test_visibility_against_precise_cutoffs(cutoff_text: str, upload: str, visib
 @pytest.mark.parametrize(("allow_undated", "visible"), [(False, False), (True, True)])
 def test_undated_files_fail_closed(allow_undated: bool, visible: bool) -> None:
     assert is_visible(None, CUTOFF, allow_undated=allow_undated) is visible
+
+
+@pytest.mark.parametrize("upload", [None, utc(2021, 5, 1), utc(9999, 12, 31, 23, 59, 59)])
+@pytest.mark.parametrize("allow_undated", [False, True])
+def test_no_cutoff_shows_every_file(upload: datetime | None, allow_undated: bool) -> None:
+    # --package-date NAME=none: no instant a file would have to come before, undated or not.
+    assert is_visible(upload, None, allow_undated=allow_undated)
+
+
+SORTED_UPLOADS = [
+    "2021-04-30T23:59:59.999999Z",
+    "2021-05-01T00:00:00.000000Z",
+    "2021-05-01T00:00:00.000000Z",
+    "2021-05-01T00:00:00.000001Z",
+    "2022-01-01T00:00:00.000000Z",
+]
+
+
+@pytest.mark.parametrize(
+    "cutoff",
+    [
+        "2020-01-01T00:00:00.000000Z",
+        "2021-04-30T23:59:59.999999Z",
+        "2021-05-01T00:00:00.000000Z",
+        "2021-05-01T00:00:00.000001Z",
+        "2021-05-01T00:00:00.000002Z",
+        "2023-01-01T00:00:00.000000Z",
+        None,
+    ],
+)
+def test_visible_count_counts_what_is_visible_keeps(cutoff: str | None) -> None:
+    kept = [t for t in SORTED_UPLOADS if is_visible(t, cutoff, allow_undated=False)]
+    assert visible_count(SORTED_UPLOADS, cutoff) == len(kept)
+    assert SORTED_UPLOADS[: len(kept)] == kept  # a prefix: the count says which
 
 
 # --- is_recent --------------------------------------------------------------------------

@@ -47,6 +47,8 @@ def test_a_tree_page_points_into_its_tree() -> None:
 def test_json_holds_the_same_facts() -> None:
     assert home_json(HOME) == {
         "cutoff": "2021-05-01T00:00:00Z",
+        "date": "2021-05-01T00:00:00Z",
+        "package_dates": {},
         "upstream": "https://pypi.org",
         "index_url": INDEX,
         "version": "1.2.3",
@@ -106,3 +108,18 @@ def test_every_value_is_escaped() -> None:
 )
 def test_json_when_the_client_rates_it_above_html(accept: str | None, json: bool) -> None:
     assert wants_json(accept) is json
+
+
+def test_a_rolling_cutoff_and_the_projects_own_are_shown() -> None:
+    home = replace(
+        HOME,
+        cutoff="2026-11-02T15:40:00Z",
+        rolling="P30D",
+        package_dates={"six": "none", "certifi": "2024-01-01T00:00:00Z"},
+    )
+    text = render_home(home)
+    assert "https://pypi.org as of 2026-11-02T15:40:00Z (P30D before now, rolling)" in text
+    assert "certifi as of 2024-01-01T00:00:00Z, six with no cutoff" in text
+    doc = home_json(home)
+    assert (doc["cutoff"], doc["date"]) == ("2026-11-02T15:40:00Z", "P30D")
+    assert doc["package_dates"] == {"certifi": "2024-01-01T00:00:00Z", "six": "none"}

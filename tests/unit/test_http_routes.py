@@ -234,6 +234,8 @@ async def test_home_as_json(proxy: Client, fake: FakeIndex) -> None:
     doc = await response.json()
     assert doc == {
         "cutoff": "2021-05-01T00:00:00Z",
+        "date": "2021-05-01T00:00:00Z",
+        "package_dates": {},
         "upstream": fake.index_origin,
         "index_url": f"http://{proxy.host}:{proxy.port}/simple/",
         "version": __version__,

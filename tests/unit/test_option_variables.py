@@ -70,6 +70,14 @@ def test_the_command_line_wins_over_the_environment(tmp_path: Path) -> None:
     assert "as of 2020-01-01T00:00:00Z" in banner
 
 
+def test_repeatable_package_dates_come_from_one_variable(tmp_path: Path) -> None:
+    variables = {"SNAPPROXY_DATE": "P30D", "SNAPPROXY_PACKAGE_DATE": "Six=none certifi=2024-01-01"}
+    banner = _serve_banner(_env(tmp_path, **variables))
+    # The duration and the instant it names at start; the projects' own, by normal name.
+    assert " as of P30D before now, rolling (" in banner
+    assert "Z at start) (own cutoffs: certifi: 2024-01-01T00:00:00Z; six: none) on http" in banner
+
+
 @pytest.mark.parametrize(
     ("variables", "named"),
     [

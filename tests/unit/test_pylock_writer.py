@@ -10,7 +10,7 @@ import copy
 import importlib.util
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from fetcher.pylock_writer import (
     render_pylock,
     tool_table,
 )
+from snapproxy.cutoff_policy import CutoffPolicy
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -122,6 +123,68 @@ def test_snapshot_and_tool_facts_are_recorded_without_a_run_timestamp() -> None:
     assert doc["lock-version"] == "1.0"
     assert doc["requires-python"] == "==3.11.*"
     assert str(datetime.now().year) not in write(FILES).replace("2021-05-01", "")
+
+
+def test_the_cutoffs_used_and_the_durations_given_are_recorded() -> None:
+    # --date P7D --package-date certifi=2024-01-01 --package-date six=none
+    # --package-date pip=P1D, each duration turned into its instant once (fetch).
+    given = CutoffPolicy(
+        timedelta(days=7),
+        {
+            "certifi": datetime(2024, 1, 1, tzinfo=timezone.utc),
+            "six": None,
+            "pip": timedelta(days=1),
+        },
+    )
+    text = render_pylock(
+        pylock_for(
+            FILES,
+            cutoff=datetime(2026, 11, 25, 15, 40, tzinfo=timezone.utc),
+            package_cutoffs={
+                "certifi": datetime(2024, 1, 1, tzinfo=timezone.utc),
+                "six": None,
+                "pip": datetime(2026, 12, 1, 15, 40, tzinfo=timezone.utc),
+            },
+            given=given,
+            index=INDEX,
+            environment=Marker('python_version == "3.11"'),
+            requires_python=SpecifierSet("==3.11.*"),
+            pip_version="26.3",
+            requirements_lock="idna==2.10\n",
+        )
+    )
+    tool = tomllib.loads(text)["tool"]["snapproxy"]
+    assert tool["cutoff"] == "2026-11-25T15:40:00Z"
+    assert tool["date"] == "P7D"
+    assert tool["package-cutoffs"] == {
+        "certifi": "2024-01-01T00:00:00Z",
+        "pip": "2026-12-01T15:40:00Z",
+        "six": "none",
+    }
+    assert tool["package-dates"] == {"pip": "P1D"}  # only what was written as a duration
+    assert Pylock.from_dict(tomllib.loads(text))  # still a valid lock
+
+
+def test_instants_alone_add_nothing_beside_the_cutoff() -> None:
+    given = CutoffPolicy(CUTOFF, {"certifi": datetime(2024, 1, 1, tzinfo=timezone.utc)})
+    doc = tomllib.loads(
+        render_pylock(
+            pylock_for(
+                FILES,
+                cutoff=CUTOFF,
+                package_cutoffs=given.packages,  # type: ignore[arg-type]
+                given=given,
+                index=INDEX,
+                environment=Marker('python_version == "3.11"'),
+                requires_python=None,
+                pip_version="26.3",
+                requirements_lock="",
+            )
+        )
+    )
+    tool = doc["tool"]["snapproxy"]
+    assert "date" not in tool and "package-dates" not in tool
+    assert tool["package-cutoffs"] == {"certifi": "2024-01-01T00:00:00Z"}
 
 
 @pytest.mark.parametrize(
