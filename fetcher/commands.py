@@ -18,15 +18,14 @@ import click
 from fetcher.hash_formats import DEFAULT_FORMAT, FORMATS
 from snapproxy.cli_options import (
     DATE_HELP,
-    PACKAGE_DATE_HELP,
     ca_file,
     cutoff_value,
     default_cache_dir,
-    origin_value,
-    package_dates_value,
+    origin_options,
+    package_date_option,
     setup_logging,
 )
-from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_PIP_VERSION, DEFAULT_UPSTREAM
+from snapproxy.defaults import DEFAULT_PIP_VERSION
 
 if TYPE_CHECKING:
     from fetcher.fetch import FetchRequest
@@ -68,14 +67,7 @@ def resolution_options(command: Callable[..., None]) -> Callable[..., None]:
             help=f"{DATE_HELP} A duration is turned into its instant once, printed and "
             "recorded (lock).",
         ),
-        click.option(
-            "--package-date",
-            "package_dates",
-            multiple=True,
-            callback=package_dates_value,
-            metavar="NAME=CUTOFF",
-            help=PACKAGE_DATE_HELP,
-        ),
+        package_date_option(),
         click.option(
             "--python",
             "python",
@@ -97,20 +89,7 @@ def resolution_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--python-version", default=None, help="Target Python version, e.g. 3.10."),
         click.option("--implementation", default=None, help="Target implementation, e.g. cp."),
         click.option("--abi", "abis", multiple=True, help="Target ABI tag (repeatable)."),
-        click.option(
-            "--upstream",
-            callback=origin_value,
-            default=DEFAULT_UPSTREAM,
-            show_default=True,
-            help="Index origin serving /simple/ and /pypi/.",
-        ),
-        click.option(
-            "--files-host",
-            callback=origin_value,
-            default=DEFAULT_FILES_HOST,
-            show_default=True,
-            help="Origin of distribution files.",
-        ),
+        *origin_options(),
         click.option(
             "--cache-dir",
             type=click.Path(file_okay=False, path_type=Path),

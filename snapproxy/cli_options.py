@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
 
-from snapproxy.defaults import DEFAULT_UPSTREAM
+from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
 
 if TYPE_CHECKING:
     import logging
@@ -26,12 +26,15 @@ __all__ = [
     "ca_file",
     "cutoff_value",
     "default_cache_dir",
+    "origin_options",
     "origin_value",
+    "package_date_option",
     "package_dates_value",
     "setup_logging",
     "size_value",
 ]
 
+F = TypeVar("F", bound=Callable[..., Any])
 
 DATE_HELP = (
     "Cutoff: YYYY-MM-DD (midnight UTC), an RFC 3339 datetime with a zone, or a duration "
@@ -41,6 +44,38 @@ PACKAGE_DATE_HELP = (
     "NAME=CUTOFF: a cutoff of its own for one project, winning over --date (repeatable); "
     "CUTOFF as --date, or none for no cutoff."
 )
+
+
+def package_date_option() -> Callable[[F], F]:
+    """``--package-date NAME=CUTOFF`` (repeatable), as every command that filters takes it."""
+    return click.option(
+        "--package-date",
+        "package_dates",
+        multiple=True,
+        callback=package_dates_value,
+        metavar="NAME=CUTOFF",
+        help=PACKAGE_DATE_HELP,
+    )
+
+
+def origin_options() -> list[Callable[[F], F]]:
+    """``--upstream`` and ``--files-host``: where the index and its files come from."""
+    return [
+        click.option(
+            "--upstream",
+            callback=origin_value,
+            default=DEFAULT_UPSTREAM,
+            show_default=True,
+            help="Index origin serving /simple/ and /pypi/.",
+        ),
+        click.option(
+            "--files-host",
+            callback=origin_value,
+            default=DEFAULT_FILES_HOST,
+            show_default=True,
+            help="Origin of distribution files.",
+        ),
+    ]
 
 
 def cutoff_value(ctx: click.Context, param: click.Parameter, value: str) -> Cutoff:

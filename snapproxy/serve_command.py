@@ -17,16 +17,14 @@ import click
 
 from snapproxy.cli_options import (
     DATE_HELP,
-    PACKAGE_DATE_HELP,
     cutoff_value,
     default_cache_dir,
-    origin_value,
-    package_dates_value,
+    origin_options,
+    package_date_option,
     setup_logging,
     size_value,
 )
 from snapproxy.cutoff import format_cutoff, is_future, is_recent
-from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
 
 if TYPE_CHECKING:
     import asyncio
@@ -47,28 +45,8 @@ def serve_options(command: Callable[..., None]) -> Callable[..., None]:
             help=f"{DATE_HELP} Files uploaded at or after it are hidden; a duration is "
             "applied anew at every request (a rolling cooldown).",
         ),
-        click.option(
-            "--package-date",
-            "package_dates",
-            multiple=True,
-            callback=package_dates_value,
-            metavar="NAME=CUTOFF",
-            help=PACKAGE_DATE_HELP,
-        ),
-        click.option(
-            "--upstream",
-            callback=origin_value,
-            default=DEFAULT_UPSTREAM,
-            show_default=True,
-            help="Index origin serving /simple/ and /pypi/.",
-        ),
-        click.option(
-            "--files-host",
-            callback=origin_value,
-            default=DEFAULT_FILES_HOST,
-            show_default=True,
-            help="Origin of distribution files.",
-        ),
+        package_date_option(),
+        *origin_options(),
         click.option(
             "--cache-dir",
             type=click.Path(file_okay=False, path_type=Path),
