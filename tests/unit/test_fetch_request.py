@@ -15,9 +15,10 @@ import pytest
 from freezegun import freeze_time
 
 from fetcher.commands import _fetch_request
-from fetcher.fetch import FetchError, FetchRequest, _durations_line, _memo_key
+from fetcher.fetch_request import FetchError, FetchRequest, durations_line
 from fetcher.pip_runner import Target
 from fetcher.resolution_memo import Interpreter
+from fetcher.resolving import memo_key
 from snapproxy.cutoff_policy import CutoffPolicy
 
 UTC = timezone.utc
@@ -37,7 +38,7 @@ def request(**changes: Any) -> FetchRequest:
 
 
 def key(r: FetchRequest) -> str:
-    return _memo_key(r, INTERPRETER)
+    return memo_key(r, INTERPRETER)
 
 
 def options(**changes: Any) -> dict[str, Any]:
@@ -76,14 +77,14 @@ def options(**changes: Any) -> dict[str, Any]:
         {"certifi": CERTIFI, "six": None},
     ],
 )
-def test_every_project_cutoff_is_part_of_the_memo_key(other: dict[str, datetime | None]) -> None:
+def test_every_project_cutoff_is_part_of_thememo_key(other: dict[str, datetime | None]) -> None:
     plain = key(request())
     assert key(request(package_cutoffs=other)) != plain
     keys = {key(request(package_cutoffs=o)) for o in ({"certifi": CERTIFI}, {"certifi": None})}
     assert len(keys) == 2
 
 
-def test_durations_never_reach_the_memo_key() -> None:
+def test_durations_never_reach_thememo_key() -> None:
     # The same instants, written as durations or not, read at other moments: one key.
     instants = request(package_cutoffs={"certifi": CERTIFI})
     rolled = replace(
@@ -109,7 +110,7 @@ def test_a_duration_becomes_its_instant_once_when_the_request_is_made() -> None:
         # The memo sees the instants: as if they had been written so.
         written = replace(made, given=None)
         assert key(made) == key(written)
-    assert _durations_line(made) == (
+    assert durations_line(made) == (
         "--date P7D is 2026-11-25T15:40:00Z; --package-date six=P1D is 2026-12-01T15:40:00Z "
         "(now minus the duration, fixed for this run)"
     )
@@ -117,7 +118,7 @@ def test_a_duration_becomes_its_instant_once_when_the_request_is_made() -> None:
 
 def test_instants_alone_are_not_announced() -> None:
     made = _fetch_request(options(package_dates={"certifi": CERTIFI}))
-    assert _durations_line(made) is None
+    assert durations_line(made) is None
 
 
 # ---- checks before any work ------------------------------------------------------------------

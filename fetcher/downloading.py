@@ -1,0 +1,90 @@
+"""Files into a staging directory: from the proxy's store when it holds them, else
+downloaded; each checked against its sha256 on the way."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ssl
+from collections.abc import Sequence
+from pathlib import Path
+
+import aiohttp
+
+from fetcher.fetch_request import FetchError
+from fetcher.progress import Progress
+from snapproxy.file_store import FileStore, InvalidDigest, Verifier
+
+DOWNLOADS_AT_ONCE = 8
+CHUNK = 256 * 1024
+
+
+async def download_file(session: aiohttp.ClientSession, url: str, sha256: str, dest: Path) -> None:
+    digest = hashlib.sha256()
+    try:
+        # identity: the bytes as the index hashed them, never a transfer coding of them.
+        async with session.get(url, headers={"Accept-Encoding": "identity"}) as response:
+            if response.status != 200:
+                text = (await response.text()).strip()
+                raise FetchError(f"cannot download {dest.name}: {response.status} {text}")
+            with open(dest, "wb") as out:
+                async for chunk in response.content.iter_chunked(CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+    except aiohttp.ClientError as exc:
+        raise FetchError(f"download of {dest.name} was cut off ({exc})") from None
+    if digest.hexdigest() != sha256:
+        raise FetchError(
+            f"{dest.name} does not match its sha256: index says {sha256}, "
+            f"received {digest.hexdigest()}"
+        )
+
+
+def copy_stored(store: FileStore, sha256: str, dest: Path) -> bool:
+    """Copy the proxy's stored file of ``sha256`` to ``dest``, checked as it is copied;
+    False (and nothing at ``dest``) when it is absent or damaged.  Blocking."""
+    digest = hashlib.sha256()
+    try:
+        with open(store.path(Verifier("sha256", sha256)), "rb") as src, open(dest, "wb") as out:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+    except (OSError, InvalidDigest):
+        dest.unlink(missing_ok=True)
+        return False
+    if digest.hexdigest() != sha256:
+        dest.unlink()
+        return False
+    return True
+
+
+async def download_all(
+    files: Sequence[tuple[str, str, Path]],
+    progress: Progress,
+    ca_file: Path | None = None,
+    store: FileStore | None = None,
+) -> None:
+    """Download ``(url, sha256, destination)`` triples concurrently, each verified.
+
+    With the proxy's ``store``, a file it holds intact is copied from there instead.
+    """
+    limit = asyncio.Semaphore(DOWNLOADS_AT_ONCE)
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=600)
+    tls = ssl.create_default_context(cafile=ca_file) if ca_file else True
+    connector = aiohttp.TCPConnector(ssl=tls)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+
+        async def one(url: str, sha256: str, dest: Path) -> None:
+            async with limit:
+                if store is None or not await asyncio.to_thread(copy_stored, store, sha256, dest):
+                    await download_file(session, url, sha256, dest)
+            progress.advance(1)
+
+        tasks = [asyncio.ensure_future(one(*f)) for f in files]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            # On the first failure the others stop too, before the staging area goes.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

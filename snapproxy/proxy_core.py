@@ -1,0 +1,159 @@
+"""What every route handler shares: the proxy's state, addressing, upstream pages, the
+memory budget's derived values and the cacheable response."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from snapproxy.addressing import Tree, request_origin, request_project, request_tree
+from snapproxy.cache_status import CACHE_STATUS
+from snapproxy.documents import parse_project_page
+from snapproxy.downloads import Downloads
+from snapproxy.file_store import FileStore, Verifier
+from snapproxy.memory_budget import ByteBudget
+from snapproxy.negotiation import Format, accepts_gzip
+from snapproxy.offload import Offload
+from snapproxy.page_log import PageLog
+from snapproxy.representation import (
+    IMMUTABLE,
+    REVALIDATE,
+    VARY,
+    Representation,
+    etag_matches,
+    make_representation,
+)
+from snapproxy.route_errors import NoSuchProject
+from snapproxy.server_config import ServerConfig
+from snapproxy.single_flight import SingleFlight
+from snapproxy.upstream import Fetched, Upstream, UpstreamNotFound
+
+__all__ = ["JSON_ACCEPT", "ProxyCore"]
+
+JSON_ACCEPT = Format.JSON.value
+T = TypeVar("T")
+
+
+class ProxyCore:
+    """What every route shares; holds the upstream client, the memory budget and the downloads."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        upstream: Upstream,
+        files: FileStore,
+        budget: ByteBudget,
+        offload: Offload,
+    ):
+        self.config = config
+        self.upstream = upstream
+        self.files = files
+        self.budget = budget
+        self.offload = offload
+        self.downloads = Downloads(upstream, files)
+        self.index = config.upstream.rstrip("/")
+        self._building: SingleFlight[Any] = SingleFlight()
+        # Set by a client that needs to know which upstream copies its answers came from.
+        self.page_log: PageLog | None = None
+        # Called with (filename, upstream URL, verifier, size) of each distribution file
+        # requested, by a client that acts on what is fetched (the fetcher's prefetch).
+        self.file_served: Callable[[str, str, Verifier, int | None], None] | None = None
+        # (project, why) of the last projects answered 404 (NoSuchProject,
+        # ProjectNotAtCutoff), for an in-process client (the fetcher) to explain what pip
+        # only calls "no matching distribution"; bounded, as a server runs for long.
+        self.missing: deque[tuple[str, str]] = deque(maxlen=16)
+
+    @property
+    def mismatched(self) -> deque[str]:
+        """The last files refused for not matching the index (for the fetcher's errors)."""
+        return self.downloads.mismatched
+
+    # -- addressing ---------------------------------------------------------------------
+
+    def tree(self, request: web.Request) -> Tree:
+        """The request's snapshots, read now: a rolling cutoff moves with every request."""
+        return request_tree(self.config, request)
+
+    def project(self, request: web.Request) -> str:
+        """The normalised project name, or a 301 to the URL that uses it."""
+        return request_project(request)
+
+    def origin(self, request: web.Request) -> str:
+        """``scheme://host:port`` the client reached, for the absolute URLs of legacy JSON."""
+        return request_origin(request)
+
+    # -- upstream documents -------------------------------------------------------------
+
+    def page_url(self, project: str) -> str:
+        return f"{self.index}/simple/{project}/"
+
+    async def fetch(self, url: str, accept: str, parse: Callable[[bytes], Any]) -> Fetched:
+        fetched = await self.upstream.document(url, accept=accept, parse=parse)
+        CACHE_STATUS.set(fetched.cache)
+        return fetched
+
+    async def page(self, project: str) -> Fetched:
+        try:
+            return await self.fetch(self.page_url(project), JSON_ACCEPT, parse_project_page)
+        except UpstreamNotFound:
+            raise NoSuchProject(project, self.index) from None
+
+    # -- derived values -----------------------------------------------------------------
+
+    async def derived(
+        self, key: Hashable, size: int, build: Callable[[], T], cost: Callable[[T], int]
+    ) -> T:
+        """``build()``'s value, kept in the memory budget; one build for concurrent asks.
+
+        ``size`` is the input's size, which decides whether the build leaves the loop.
+        """
+        found = self.budget.get(key)
+        if found is not None:
+            value: T = found
+            return value
+
+        async def run() -> Any:
+            result = await self.offload.run(size, build)
+            self.budget.put(key, result, cost(result))
+            return result
+
+        built: T = await self._building.run(key, run)
+        return built
+
+    async def representation(
+        self,
+        request: web.Request,
+        key: Hashable,
+        size: int,
+        body: Callable[[], bytes],
+        content_type: str,
+    ) -> Representation:
+        """The (kept) body in the coding the client accepts."""
+        gzip_ok = accepts_gzip(request.headers.get("Accept-Encoding"))
+        plain = await self.derived(key, size, body, len)
+        return await self.derived(
+            (key, gzip_ok),
+            len(plain),
+            lambda: make_representation(plain, content_type, gzip_ok=gzip_ok),
+            lambda rep: len(rep.body),
+        )
+
+    # -- responses ----------------------------------------------------------------------
+
+    def respond(
+        self, request: web.Request, rep: Representation, immutable: bool, vary: str = VARY
+    ) -> web.Response:
+        headers = {
+            "Content-Type": rep.content_type,
+            "ETag": rep.etag,
+            "Vary": vary,
+            "Cache-Control": IMMUTABLE if immutable else REVALIDATE,
+        }
+        if etag_matches(request.headers.get("If-None-Match"), rep.etag):
+            return web.Response(status=304, headers=headers)
+        if rep.content_encoding:
+            headers["Content-Encoding"] = rep.content_encoding
+        return web.Response(body=rep.body, headers=headers)
