@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from pathlib import Path
 
 import aiohttp
@@ -14,7 +15,12 @@ from fetcher.pip_runner import (
     DEFAULT_PIP_VERSION,
     Target,
 )
-from fetcher.requirement_files import LeavesSnapshot, check_requirement, check_requirement_file
+from fetcher.requirement_files import (
+    FilesRead,
+    LeavesSnapshot,
+    check_requirement,
+    check_requirement_file,
+)
 from fetcher.requirements_lock import ConflictingVersions
 from snapproxy.app import ServerConfig
 from snapproxy.cutoff import format_cutoff, is_future, is_recent
@@ -75,10 +81,21 @@ class FetchRequest:
         try:
             for requirement in self.requirements:
                 check_requirement(requirement)
-            for path in self.requirement_files:
-                check_requirement_file(path)
+            self.files_read  # noqa: B018 - reads and checks them
         except (LeavesSnapshot, FileNotFoundError) as exc:
             raise FetchError(str(exc)) from None
+
+    @cached_property
+    def files_read(self) -> FilesRead:
+        """What pip will read of the requirements files (they, their includes, their
+        requirement lines), read and checked once: the memo's key and the prefetch use the
+        same reading as the check, not a later one."""
+        read = FilesRead()
+        for path in self.requirement_files:
+            found = check_requirement_file(path)
+            read.paths += found.paths
+            read.requirements += found.requirements
+        return read
 
     def _check_cutoff(self, cutoff: datetime | None, option: str, project: str = "") -> None:
         """``--package-date NAME=none`` moves as a recent cutoff does (with every release of

@@ -34,7 +34,6 @@ from fetcher.pip_runner import (
 )
 from fetcher.prefetch import Prefetch
 from fetcher.progress import Progress
-from fetcher.requirement_files import check_requirement_file
 from fetcher.resolution import Resolution
 from snapproxy.app import ServerConfig
 from snapproxy.cutoff import format_cutoff
@@ -112,7 +111,7 @@ async def _pip_report(
 
 def memo_key(request: FetchRequest, interpreter: resolution_memo.Interpreter) -> str:
     """The key of a remembered resolution for ``request`` (resolution_memo).  Blocking."""
-    files = [p for f in request.requirement_files for p in check_requirement_file(f).paths]
+    files = request.files_read.paths
     return resolution_memo.memo_key(
         {
             "code": resolution_memo.code_identity(),
@@ -222,10 +221,7 @@ def snapshots_of(config: ServerConfig, now: datetime) -> Snapshots:
 
 
 def _requirement_texts(request: FetchRequest) -> list[str]:
-    texts = list(request.requirements)
-    for path in request.requirement_files:
-        texts += check_requirement_file(path).requirements
-    return texts
+    return [*request.requirements, *request.files_read.requirements]
 
 
 async def _resolve(

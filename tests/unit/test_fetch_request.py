@@ -77,14 +77,14 @@ def options(**changes: Any) -> dict[str, Any]:
         {"certifi": CERTIFI, "six": None},
     ],
 )
-def test_every_project_cutoff_is_part_of_thememo_key(other: dict[str, datetime | None]) -> None:
+def test_every_project_cutoff_is_part_of_the_memo_key(other: dict[str, datetime | None]) -> None:
     plain = key(request())
     assert key(request(package_cutoffs=other)) != plain
     keys = {key(request(package_cutoffs=o)) for o in ({"certifi": CERTIFI}, {"certifi": None})}
     assert len(keys) == 2
 
 
-def test_durations_never_reach_thememo_key() -> None:
+def test_durations_never_reach_the_memo_key() -> None:
     # The same instants, written as durations or not, read at other moments: one key.
     instants = request(package_cutoffs={"certifi": CERTIFI})
     rolled = replace(
