@@ -21,6 +21,9 @@ from snapproxy.cli_options import (
     ca_file,
     cutoff_value,
     default_cache_dir,
+    index_options,
+    index_routing,
+    netrc_file,
     origin_options,
     package_date_option,
     setup_logging,
@@ -90,6 +93,7 @@ def resolution_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--implementation", default=None, help="Target implementation, e.g. cp."),
         click.option("--abi", "abis", multiple=True, help="Target ABI tag (repeatable)."),
         *origin_options(),
+        *index_options(),
         click.option(
             "--cache-dir",
             type=click.Path(file_okay=False, path_type=Path),
@@ -164,6 +168,7 @@ def _fetch_request(options: dict[str, Any]) -> FetchRequest:
         pip_version=options["pip_version"],
         upstream=options["upstream"],
         files_host=options["files_host"],
+        routing=index_routing(options),
         cache_dir=options["cache_dir"] or _writable_cache_dir(),
         ca_file=ca_file(),
         allow_recent=options["allow_recent"],
@@ -217,14 +222,16 @@ def fetch(out: Path, from_lock: Path | None, **options: Any) -> None:
             param.opts[0] if param.opts[0].startswith("-") else param.human_readable_name
             for param in ctx.command.params
             if param.name in options
-            and param.name != "quiet"
+            # Not what to fetch but how: progress, and the credentials of private hosts.
+            and param.name not in ("quiet", "netrc_file")
             and ctx.get_parameter_source(param.name) is not click.core.ParameterSource.DEFAULT
         ]
         if given:
             raise click.UsageError(
                 f"--from-lock takes no {', '.join(given)}: the lock already says what to fetch"
             )
-        _run_fetcher(fetch_from_lock(from_lock, out, progress, ca_file()))
+        credentials = netrc_file(options)
+        _run_fetcher(fetch_from_lock(from_lock, out, progress, ca_file(), netrc_file=credentials))
         return
     _run_fetcher(run_fetch(_fetch_request(options), out, progress))
 

@@ -6,24 +6,77 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
+import yarl
 
 from fetcher.fetch_request import FetchError
 from fetcher.progress import Progress
+from snapproxy.credentials import Credentials, NetrcUnreadable, netrc_credentials, redact_url
 from snapproxy.file_store import FileStore, InvalidDigest, Verifier
 
 DOWNLOADS_AT_ONCE = 8
 CHUNK = 256 * 1024
 
 
-async def download_file(session: aiohttp.ClientSession, url: str, sha256: str, dest: Path) -> None:
+Lookup = Callable[[str], "Credentials | None"]
+
+
+def netrc_lookup(path: Path | None) -> Lookup:
+    """Credentials by URL from the netrc file at ``path``, as pip and curl read it: only
+    for the host the file names (a redirect to another host carries none)."""
+    found: dict[str, Credentials | None] = {}
+
+    def lookup(url: str) -> Credentials | None:
+        host = urlsplit(url).hostname or ""
+        if host not in found:
+            try:
+                found[host] = netrc_credentials(host, path)
+            except NetrcUnreadable as exc:
+                raise FetchError(str(exc)) from None
+        return found[host]
+
+    return lookup
+
+
+async def download_file(
+    session: aiohttp.ClientSession,
+    url: str,
+    sha256: str,
+    dest: Path,
+    credentials: Lookup | None = None,
+) -> None:
     digest = hashlib.sha256()
+    # identity: the bytes as the index hashed them, never a transfer coding of them.
+    headers = {"Accept-Encoding": "identity"}
+    found = credentials(url) if credentials is not None else None
+    if found is not None:
+        headers["Authorization"] = found.header()
     try:
-        # identity: the bytes as the index hashed them, never a transfer coding of them.
-        async with session.get(url, headers={"Accept-Encoding": "identity"}) as response:
+        # Redirects by hand, so that credentials never follow one to another host.
+        response = await session.get(url, headers=headers, allow_redirects=False)
+        for _ in range(5):
+            location = response.headers.get("Location")
+            if response.status not in (301, 302, 303, 307, 308) or not location:
+                break
+            response.release()
+            target = str(response.url.join(yarl.URL(location)))
+            headers = {"Accept-Encoding": "identity"}
+            found = credentials(target) if credentials is not None else None
+            if found is not None:
+                headers["Authorization"] = found.header()
+            response = await session.get(target, headers=headers, allow_redirects=False)
+        async with response:
+            if response.status in (401, 403):
+                host = urlsplit(url).hostname
+                raise FetchError(
+                    f"cannot download {dest.name}: {redact_url(url)} answered "
+                    f"{response.status}; give credentials for machine {host} in the netrc "
+                    "file (--netrc, $NETRC or ~/.netrc)"
+                )
             if response.status != 200:
                 text = (await response.text()).strip()
                 raise FetchError(f"cannot download {dest.name}: {response.status} {text}")
@@ -63,10 +116,12 @@ async def download_all(
     progress: Progress,
     ca_file: Path | None = None,
     store: FileStore | None = None,
+    credentials: Lookup | None = None,
 ) -> None:
     """Download ``(url, sha256, destination)`` triples concurrently, each verified.
 
     With the proxy's ``store``, a file it holds intact is copied from there instead.
+    ``credentials``: what to send to each URL's host (netrc_lookup).
     """
     limit = asyncio.Semaphore(DOWNLOADS_AT_ONCE)
     timeout = aiohttp.ClientTimeout(total=None, sock_read=600)
@@ -77,7 +132,7 @@ async def download_all(
         async def one(url: str, sha256: str, dest: Path) -> None:
             async with limit:
                 if store is None or not await asyncio.to_thread(copy_stored, store, sha256, dest):
-                    await download_file(session, url, sha256, dest)
+                    await download_file(session, url, sha256, dest, credentials)
             progress.advance(1)
 
         tasks = [asyncio.ensure_future(one(*f)) for f in files]

@@ -22,7 +22,7 @@ from pathlib import Path
 import aiohttp
 from packaging.specifiers import SpecifierSet
 
-from fetcher.downloading import download_all
+from fetcher.downloading import download_all, netrc_lookup
 from fetcher.fetch_request import FAILURES, FetchError, FetchRequest, durations_line, proxy_config
 from fetcher.inproc_proxy import RunningProxy, running_proxy
 from fetcher.output_path import UnusableOutput, check_new_directory, check_writable_file
@@ -42,6 +42,7 @@ from fetcher.requirements_lock import ConflictingVersions, render_lock
 from fetcher.resolution import Resolution
 from fetcher.resolving import explain, resolve, snapshots_of
 from snapproxy.atomic_file import write_atomically
+from snapproxy.credentials import default_netrc
 from snapproxy.cutoff import parse_upload_time
 from snapproxy.file_store import FileStore
 from snapproxy.snapshot import Snapshots
@@ -91,14 +92,22 @@ async def _download_into(
     progress: Progress,
     ca_file: Path | None,
     store: FileStore | None = None,
+    netrc_file: Path | None = None,
 ) -> None:
     """Download ``files`` (verified) to a staging directory, then make ``out`` of them."""
     staged = workdir / "wheelhouse"
     staged.mkdir()
     progress.phase(f"downloading {len(files)} file(s)")
     progress.start_bar(len(files))
+    # Straight from the indexes (a lock's files): credentials from the netrc file, as pip
+    # and Nix's fetchers take them; through the proxy, the proxy sends its own.
+    credentials = netrc_lookup(netrc_file or default_netrc()) if store is None else None
     await download_all(
-        [(f.url, f.sha256, staged / f.filename) for f in files], progress, ca_file, store
+        [(f.url, f.sha256, staged / f.filename) for f in files],
+        progress,
+        ca_file,
+        store,
+        credentials,
     )
     progress.end_bar()
     try:
@@ -186,6 +195,8 @@ async def lock(request: FetchRequest, out: Path, progress: Progress) -> list[Loc
                         package_cutoffs=request.package_cutoffs,
                         given=given,
                         index=f"{request.upstream}/simple/",
+                        index_of=request.index_of,
+                        routing=request.routing.describe() if request.routing.indexes else None,
                         environment=environment_marker(resolution.environment),
                         requires_python=_requires_python(resolution.environment),
                         pip_version=request.pip_version,
@@ -224,7 +235,11 @@ def read_pylock(path: Path) -> Pylock:
 
 
 async def fetch_from_lock(
-    path: Path, out: Path, progress: Progress, ca_file: Path | None = None
+    path: Path,
+    out: Path,
+    progress: Progress,
+    ca_file: Path | None = None,
+    netrc_file: Path | None = None,
 ) -> list[LockedFile]:
     """Download exactly the files a lock names into ``out``: no resolution, no pip."""
     _check_output(check_new_directory, out)
@@ -242,7 +257,13 @@ async def fetch_from_lock(
     with tempfile.TemporaryDirectory(prefix="snapproxy-fetch-") as tmp:
         try:
             await _download_into(
-                out, Path(tmp), [f.chosen() for f in files], text, progress, ca_file
+                out,
+                Path(tmp),
+                [f.chosen() for f in files],
+                text,
+                progress,
+                ca_file,
+                netrc_file=netrc_file,
             )
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             raise FetchError(str(exc) or type(exc).__name__) from None

@@ -26,6 +26,7 @@ from snapproxy.app import ServerConfig
 from snapproxy.cutoff import format_cutoff, is_future, is_recent
 from snapproxy.cutoff_policy import CutoffPolicy, describe
 from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
+from snapproxy.index_routing import IndexRouting
 from snapproxy.upstream import UpstreamError
 
 
@@ -65,6 +66,13 @@ class FetchRequest:
     # --date and --package-date as written (a duration was turned into the instant above
     # once, at ``now``): recorded in a lock, never part of the memo's key.
     given: CutoffPolicy | None = None
+    # --index, --route, --undated-index (with their credentials, which go nowhere else).
+    routing: IndexRouting = field(default_factory=IndexRouting)
+
+    def index_of(self, project: str) -> str:
+        """The simple root URL ``project`` comes from (no credentials), for a lock."""
+        index = self.routing.index_for(project)
+        return f"{self.upstream}/simple/" if index is None else index.url
 
     @property
     def policy(self) -> CutoffPolicy:
@@ -153,4 +161,5 @@ def proxy_config(request: FetchRequest, workdir: Path) -> ServerConfig:
         cache_dir=request.cache_dir or workdir / "cache",
         ca_file=request.ca_file,
         yanked="ignore",
+        routing=request.routing,
     )

@@ -14,7 +14,7 @@ The snapshot itself is recorded under ``[tool.snapproxy]``, with the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -272,19 +272,22 @@ def pylock_for(
     requirements_lock: str,
     package_cutoffs: Mapping[str, datetime | None] | None = None,
     given: CutoffPolicy | None = None,
+    index_of: Callable[[str], str] | None = None,
+    routing: Mapping[str, object] | None = None,
 ) -> Pylock:
     """The lock of ``files``, one package entry per (project, version, runtime/build).
 
     ``[tool.snapproxy]`` records the cutoffs the resolution used: ``cutoff``, and in
     ``package-cutoffs`` each project's own (``none``: no cutoff); and, where ``given``
     (--date, --package-date as written) was a duration, that duration, in ``date`` and
-    ``package-dates``.
+    ``package-dates``.  ``index_of`` gives each project's index (``index`` when None);
+    ``routing`` (IndexRouting.describe) records the private indexes and their routes.
     """
     groups: dict[tuple[str, str, bool], list[LockedFile]] = {}
     for f in files:
         groups.setdefault((f.name, f.version, f.build_only), []).append(f)
     packages = [
-        _package(group, index)
+        _package(group, index if index_of is None else index_of(group[0].name))
         for _, group in sorted(
             groups.items(), key=lambda item: (item[0][0], Version(item[0][1]), item[0][2])
         )
@@ -304,6 +307,9 @@ def pylock_for(
     tool.update(
         {"index": index, "pip-version": pip_version, "requirements-lock": requirements_lock}
     )
+    if routing:
+        # The private indexes (URLs only: credentials are never written) and their routes.
+        tool.update(routing)
     document.update(
         {
             "dependency-groups": [BUILD_GROUP],

@@ -123,6 +123,8 @@ def memo_key(request: FetchRequest, interpreter: resolution_memo.Interpreter) ->
             },
             "upstream": request.upstream,
             "files_host": request.files_host,
+            # Only when given, so that memos made before private indexes stay valid.
+            **({"routing": request.routing.describe()} if request.routing.indexes else {}),
             "pip": request.pip_version,
             "target": asdict(request.target),
             "interpreter": interpreter.identity,
@@ -217,7 +219,7 @@ def _prefetch(
 
 def snapshots_of(config: ServerConfig, now: datetime) -> Snapshots:
     """Every project's snapshot, as the in-process proxy with ``config`` serves it."""
-    return config.policy.at(now, config.yanked, config.allow_undated)
+    return config.snapshots(now)
 
 
 def _requirement_texts(request: FetchRequest) -> list[str]:

@@ -46,6 +46,9 @@ let
     , sha256 ? null              # the same, under the older names
     , outputHash ? null
     , packageDates ? { }          # { certifi = "2024-01-01"; }: a cutoff of a project's own
+    , indexes ? { }               # { corp = "https://pypi.corp.example/simple/"; }: private indexes
+    , routes ? { }                # { "corp-*" = "corp"; }: which projects come from which
+    , undatedIndexes ? [ ]        # [ "corp" ]: indexes whose files have no upload time
     , pipVersion ? "26.3"
     , onlyBinary ? false
     , platforms ? [ ]
@@ -78,6 +81,15 @@ let
         (project: checkedCutoff "packageDates.${project}" "--package-date ${project}=")
         packageDates;
 
+      # Credentials never enter the derivation (whose text is world-readable in the store):
+      # they come from the netrc file named by the impure SNAPPROXY_NETRC, as nixpkgs'
+      # fetchurl takes them through netrcImpureEnvVars.
+      checkedIndex = name: url:
+        if builtins.match "[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*@.*" url != null then
+          throw "fetchPythonRequirements: indexes.${name} has credentials in its URL; they would be written into the world-readable derivation: put them in a netrc file and set SNAPPROXY_NETRC to its path for nix-build (or the nix daemon)"
+        else url;
+      checkedIndexes = builtins.mapAttrs checkedIndex indexes;
+
       fetchArgs =
         [ "fetch" "--quiet"
           "--requirement" "${requirementsFile}"
@@ -91,6 +103,11 @@ let
         ++ (if pythonVersion != null then [ "--python-version" pythonVersion ] else [ ])
         ++ builtins.concatMap (project: [ "--package-date" "${project}=${ownDates.${project}}" ])
           (builtins.attrNames ownDates)
+        ++ builtins.concatMap (index: [ "--index" "${index}=${checkedIndexes.${index}}" ])
+          (builtins.attrNames checkedIndexes)
+        ++ builtins.concatMap (pattern: [ "--route" "${pattern}=${routes.${pattern}}" ])
+          (builtins.attrNames routes)
+        ++ builtins.concatMap (index: [ "--undated-index" index ]) undatedIndexes
         ++ extraArgs;
 
       # Every input that shapes the output, so that a changed input gets a new store path
@@ -105,6 +122,9 @@ let
       } // (if packageDates == { } then { } else {
         # Only when given, so that calls without it keep their store paths.
         packageDates = ownDates;
+      }) // (if indexes == { } then { } else {
+        indexes = checkedIndexes;
+        inherit routes undatedIndexes;
       }))));
 
       drv = derivation ({
@@ -122,6 +142,8 @@ let
           "http_proxy" "https_proxy" "ftp_proxy" "all_proxy" "no_proxy"
           "HTTP_PROXY" "HTTPS_PROXY" "FTP_PROXY" "ALL_PROXY" "NO_PROXY"
           "NIX_SSL_CERT_FILE"
+          # The netrc file with the private indexes' credentials (read as --netrc).
+          "SNAPPROXY_NETRC"
         ];
         preferLocalBuild = true;
       } // (if cacert != null then {

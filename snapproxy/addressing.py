@@ -69,7 +69,7 @@ def request_tree(config: ServerConfig, request: web.Request) -> Tree:
     if text is not None:
         policy = policy.with_default(parse_date(text))
     now = config.now()
-    snapshots = policy.at(now, config.yanked, config.allow_undated)
+    snapshots = policy.at(now, config.yanked, config.allow_undated, config.shows_undated)
     return Tree(policy, snapshots, now, pinned=text is not None)
 
 

@@ -125,6 +125,11 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except NotInSnapshot as exc:
         return _error(404, str(exc))
     except UpstreamError as exc:
+        project = request.match_info.get("project")
+        if project is not None:
+            # pip reports only "no matching distribution": the fetcher explains with this
+            # (an index refusing its credentials, a host down).
+            request.app[PROXY].missing.append((project, str(exc)))
         return _error(exc.status, str(exc))
     except (web.HTTPException, ConnectionError, asyncio.CancelledError):
         raise
@@ -172,13 +177,14 @@ def create_app(config: ServerConfig) -> web.Application:
                 upstream = Upstream(
                     session,
                     PageCache(pages, budget),
-                    allowed_origins=(config.upstream, config.files_host),
+                    allowed_origins=config.origins,
                     offload=offload,
                     retries=config.retries,
                     backoff=config.backoff,
                     max_age=config.max_age,
                     max_document=config.max_page_size,
                     negative_ttl=config.negative_ttl,
+                    routing=config.routing,
                 )
                 proxy = Proxy(config, upstream, files, budget, offload)
                 app[PROXY] = proxy

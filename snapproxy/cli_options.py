@@ -21,11 +21,16 @@ if TYPE_CHECKING:
     import logging
 
     from snapproxy.cutoff_policy import Cutoff, PackageCutoff
+    from snapproxy.index_routing import IndexRouting
 
 __all__ = [
     "ca_file",
     "cutoff_value",
     "default_cache_dir",
+    "index_options",
+    "index_routing",
+    "install_redaction",
+    "netrc_file",
     "origin_options",
     "origin_value",
     "package_date_option",
@@ -76,6 +81,112 @@ def origin_options() -> list[Callable[[F], F]]:
             help="Origin of distribution files.",
         ),
     ]
+
+
+def index_options() -> list[Callable[[F], F]]:
+    """``--index``, ``--route``, ``--undated-index`` and ``--netrc``: private indexes."""
+    return [
+        click.option(
+            "--index",
+            "indexes",
+            multiple=True,
+            callback=_indexes_value,
+            metavar="NAME=URL",
+            help="A private index by its simple root URL, e.g. corp=https://host/simple/ "
+            "(repeatable); credentials as user:password@host or in the netrc file.",
+        ),
+        click.option(
+            "--route",
+            "routes",
+            multiple=True,
+            callback=_routes_value,
+            metavar="PATTERN=NAME",
+            help="Projects whose name matches PATTERN (a name or a glob such as corp-*) come "
+            "from index NAME only; all others from --upstream only (repeatable).",
+        ),
+        click.option(
+            "--undated-index",
+            "undated_indexes",
+            multiple=True,
+            metavar="NAME",
+            help="Show files without an upload time from index NAME (hidden otherwise; "
+            "the sha256 a fetch or lock records then guards them) (repeatable).",
+        ),
+        click.option(
+            "--netrc",
+            "netrc_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="netrc file with credentials of the indexes [default: $NETRC, else ~/.netrc].",
+        ),
+    ]
+
+
+def _indexes_value(
+    ctx: click.Context, param: click.Parameter, value: Sequence[str]
+) -> list[tuple[str, str, Any]]:
+    from snapproxy.index_routing import InvalidIndex, parse_index
+
+    try:
+        return [parse_index(text) for text in value]
+    except InvalidIndex as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def _routes_value(ctx: click.Context, param: click.Parameter, value: Sequence[str]) -> list[Any]:
+    from snapproxy.index_routing import InvalidRoute, parse_route
+
+    try:
+        return [parse_route(text) for text in value]
+    except InvalidRoute as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def netrc_file(options: dict[str, Any] | Any) -> Path | None:
+    """``--netrc`` when given (it must be a file), else None."""
+    given: Path | None = options["netrc_file"]
+    if given is not None and not given.is_file():
+        raise click.BadParameter(
+            f"{str(given)!r} is no file; name an existing netrc file", param_hint="'--netrc'"
+        )
+    return given
+
+
+def index_routing(options: dict[str, Any] | Any) -> IndexRouting:
+    """The routing of :func:`index_options`' values, with credentials from the netrc file
+    for the indexes whose URL has none; a one-line usage error when they disagree."""
+    from urllib.parse import urlsplit
+
+    from snapproxy.credentials import NetrcUnreadable, default_netrc, netrc_credentials
+    from snapproxy.index_routing import InvalidIndex, InvalidRoute, routing_from
+
+    path = netrc_file(options) or default_netrc()
+    try:
+        lookup = {
+            name: netrc_credentials(urlsplit(url).hostname or "", path)
+            for name, url, credentials in options["indexes"]
+            if credentials is None
+        }
+        return routing_from(
+            options["indexes"], options["routes"], options["undated_indexes"], lookup
+        )
+    except NetrcUnreadable as exc:
+        raise click.ClickException(str(exc)) from None
+    except (InvalidIndex, InvalidRoute) as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def install_redaction(routing: IndexRouting) -> None:
+    """Mask the indexes' passwords in every log line, whatever logs it."""
+    import logging
+
+    from snapproxy.credentials import RedactingFilter, Redactor
+
+    redactor = Redactor(index.credentials for index in routing.indexes)
+    if not redactor.secrets:
+        return
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter(redactor))
 
 
 def cutoff_value(ctx: click.Context, param: click.Parameter, value: str) -> Cutoff:

@@ -12,7 +12,7 @@ As plain data a cutoff as written is a :class:`~datetime.datetime` (an instant),
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -165,8 +165,17 @@ class CutoffPolicy:
         """The same exceptions around another default (a cutoff named in a URL)."""
         return CutoffPolicy(default, self.packages)
 
-    def at(self, now: datetime, yanked: YankedPolicy, allow_undated: bool) -> Snapshots:
-        """Every project's snapshot at ``now``: each cutoff as the instant it names then."""
+    def at(
+        self,
+        now: datetime,
+        yanked: YankedPolicy,
+        allow_undated: bool,
+        undated: Callable[[str], bool] | None = None,
+    ) -> Snapshots:
+        """Every project's snapshot at ``now``: each cutoff as the instant it names then.
+
+        ``undated``: whether a project's undated files are shown all the same (it comes
+        from an index named with --undated-index)."""
         default = cutoff_at(self.default, now)
         assert default is not None  # a default cutoff is never ``none``
         return Snapshots(
@@ -175,6 +184,7 @@ class CutoffPolicy:
                 project: Snapshot(cutoff_at(cutoff, now), yanked, allow_undated)
                 for project, cutoff in sorted(self.packages.items())
             },
+            undated,
         )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from snapproxy import json_pieces
 from snapproxy.hashes import DIGEST_SIZES, is_hex_digest
+from snapproxy.html_project_page import parse_html_project_page
 from snapproxy.snapshot import JSON
 
 # Up to this size json.loads (one C call, twice as fast as piecewise) holds the GIL for
@@ -93,9 +94,14 @@ def _plainly_valid(files: object) -> bool:
 
 
 def parse_project_page(body: bytes) -> JSON:
-    """A PEP 691 project page: ``files`` entries need ``filename``, ``url``, ``hashes``."""
-    doc = _object(body)
-    if _plainly_valid(doc.get("files")):
+    """A PEP 691 project page: ``files`` entries need ``filename``, ``url``, ``hashes``.
+
+    A PEP 503 HTML page (what many private indexes serve whatever is asked) is read into
+    the same form (html_project_page).
+    """
+    html = body.lstrip()[:1] == b"<"
+    doc = parse_html_project_page(body) if html else _object(body)
+    if not html and _plainly_valid(doc.get("files")):
         return doc
     _list_of_objects(doc, "files", ("filename", "url"))
     for f in doc["files"]:

@@ -74,12 +74,15 @@ class FileRoutes(ProxyCore):
         )
         entry = entries.get(filename)
         if entry is None:
-            raise NotInSnapshot(f"{project} has no file named {filename!r} on {self.index}")
+            raise NotInSnapshot(
+                f"{project} has no file named {filename!r} on {self.index_url(project)}"
+            )
         if not snapshot.shows(entry.get("upload-time")):
             uploaded = parse_upload_time(entry.get("upload-time"))
             if uploaded is None:
                 raise NotInSnapshot(
-                    f"{filename} of {project} has no upload time; --allow-undated serves it"
+                    f"{filename} of {project} has no upload time; "
+                    f"{self.undated_option(project)} serves it"
                 )
             raise NotInSnapshot(
                 f"{filename} of {project} was uploaded at {format_cutoff(uploaded)}, not "
@@ -87,7 +90,9 @@ class FileRoutes(ProxyCore):
             )
         one = {**page, "files": [entry]}
         found: JSON = normalise_core_metadata(absolutize_urls(one, self.page_url(project)))
-        return found["files"][0]  # type: ignore[no-any-return]
+        entry = found["files"][0]
+        self.check_file_origin(project, entry["url"])
+        return entry  # type: ignore[no-any-return]
 
     async def serve_file(
         self,

@@ -50,14 +50,33 @@ class LegacyRoutes(ProxyCore):
     async def legacy(self, project: str, version: str | None = None) -> Fetched:
         """``/pypi/<project>/json``, or ``/pypi/<project>/<version>/json`` (whose 404 may
         be a mirror that serves none: it stays an UpstreamNotFound)."""
+        base = self.legacy_base(project)
         if version is None:
-            url = f"{self.index}/pypi/{project}/json"
             try:
-                return await self.fetch(url, LEGACY_ACCEPT, parse_legacy_project)
+                return await self.fetch(f"{base}/json", LEGACY_ACCEPT, parse_legacy_project)
             except UpstreamNotFound:
-                raise NoSuchProject(project, self.index) from None
-        url = f"{self.index}/pypi/{project}/{quote(version, safe='')}/json"
+                index = self.config.routing.index_for(project)
+                if index is not None:
+                    raise NotInSnapshot(
+                        f"index {index.name} answers no legacy JSON for {project} at "
+                        f"{base}/json; use the simple API"
+                    ) from None
+                raise NoSuchProject(project, self.index_url(project)) from None
+        url = f"{base}/{quote(version, safe='')}/json"
         return await self.fetch(url, LEGACY_ACCEPT, parse_legacy_project)
+
+    def legacy_base(self, project: str) -> str:
+        """``<origin>/pypi/<project>`` of the index ``project`` comes from."""
+        index = self.config.routing.index_for(project)
+        if index is None:
+            return f"{self.index}/pypi/{project}"
+        url = index.legacy_url(project)
+        if url is None:
+            raise NotInSnapshot(
+                f"{project} comes from index {index.name}, whose root {index.url} is not a "
+                ".../simple/ one, so no legacy JSON API is known for it; use the simple API"
+            )
+        return url.removesuffix("/json")
 
     async def respond_legacy(
         self, request: web.Request, size: int, build: Callable[[], JSON], immutable: bool

@@ -24,9 +24,10 @@ from snapproxy.addressing import Tree, file_link, same_query
 from snapproxy.documents import ProjectList, parse_project_list
 from snapproxy.file_routes import FileRoutes
 from snapproxy.legacy_routes import LegacyRoutes
+from snapproxy.names import canonical
 from snapproxy.negotiation import Format, choose_format
 from snapproxy.page_cache import cache_key
-from snapproxy.proxy_core import JSON_ACCEPT
+from snapproxy.proxy_core import JSON_ACCEPT, PAGE_ACCEPT
 from snapproxy.route_errors import InvalidVersionText, NoSuchProject, NotInSnapshot
 from snapproxy.simple_html import render_index, render_project
 from snapproxy.simple_page import (
@@ -52,15 +53,31 @@ class Proxy(LegacyRoutes, FileRoutes, StatusRoutes):
         fmt = choose_format(request.headers.get("Accept"), request.query.get("format"))
         fetched = await self.fetch(f"{self.index}/simple/", JSON_ACCEPT, parse_project_list)
         doc: ProjectList = fetched.parsed
+        routing = self.config.routing
+        # Each named index's own list, for the names routed to it (one merged index).
+        private = [
+            (index, await self.fetch(index.url, PAGE_ACCEPT, parse_project_list))
+            for index in routing.indexes
+        ]
+
+        def names() -> list[str]:
+            if not routing.routes:
+                return doc.names
+            merged = [n for n in doc.names if routing.index_for(canonical(n)) is None]
+            for index, listed in private:
+                theirs: ProjectList = listed.parsed
+                merged += [n for n in theirs.names if routing.index_for(canonical(n)) == index]
+            return merged
 
         def build() -> bytes:
             meta = capped_meta(doc.meta)
             if fmt.is_json:
-                return _project_list_json(meta, doc.names).encode()
-            return render_index(meta["api-version"], doc.names).encode()
+                return _project_list_json(meta, names()).encode()
+            return render_index(meta["api-version"], names()).encode()
 
         # Hundreds of thousands of names: rendered once per upstream copy, not per request.
-        key = ("index", fetched.document.serial, fmt)
+        serials = (fetched.document.serial, *(listed.document.serial for _, listed in private))
+        key = ("index", serials, fmt)
         rep = await self.representation(
             request, key, fetched.document.size, build, _content_type(fmt)
         )
@@ -93,7 +110,9 @@ class Proxy(LegacyRoutes, FileRoutes, StatusRoutes):
         )
         shown = visible_key(facts, snapshot)
         if not any(shown):
-            raise ProjectNotAtCutoff(project, snapshot.cutoff, facts.uploaded)
+            raise ProjectNotAtCutoff(
+                project, snapshot.cutoff, facts.uploaded, self.undated_option(project)
+            )
 
         def build() -> bytes:
             filtered = snapshot_stream(
@@ -116,7 +135,7 @@ class Proxy(LegacyRoutes, FileRoutes, StatusRoutes):
         )
         if self.page_log is not None:
             self.page_log.served(
-                cache_key(self.page_url(project), JSON_ACCEPT), fetched.document.digest
+                cache_key(self.page_url(project), PAGE_ACCEPT), fetched.document.digest
             )
         return self.respond(request, rep, tree.immutable(project))
 

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from snapproxy.addressing import Tree, request_origin, request_project, request_tree
 from snapproxy.cache_status import CACHE_STATUS
+from snapproxy.credentials import redact_url
 from snapproxy.documents import parse_project_page
 from snapproxy.downloads import Downloads
 from snapproxy.file_store import FileStore, Verifier
@@ -29,11 +30,13 @@ from snapproxy.representation import (
 from snapproxy.route_errors import NoSuchProject
 from snapproxy.server_config import ServerConfig
 from snapproxy.single_flight import SingleFlight
-from snapproxy.upstream import Fetched, Upstream, UpstreamNotFound
+from snapproxy.upstream import Fetched, ForeignHost, Upstream, UpstreamNotFound, origin_of
 
-__all__ = ["JSON_ACCEPT", "ProxyCore"]
+__all__ = ["JSON_ACCEPT", "PAGE_ACCEPT", "ProxyCore"]
 
 JSON_ACCEPT = Format.JSON.value
+# Project pages: JSON preferred, PEP 503 HTML taken from an index that serves only that.
+PAGE_ACCEPT = f"{JSON_ACCEPT}, {Format.HTML.value};q=0.1, text/html;q=0.01"
 T = TypeVar("T")
 
 
@@ -62,8 +65,9 @@ class ProxyCore:
         # requested, by a client that acts on what is fetched (the fetcher's prefetch).
         self.file_served: Callable[[str, str, Verifier, int | None], None] | None = None
         # (project, why) of the last projects answered 404 (NoSuchProject,
-        # ProjectNotAtCutoff), for an in-process client (the fetcher) to explain what pip
-        # only calls "no matching distribution"; bounded, as a server runs for long.
+        # ProjectNotAtCutoff) or an upstream error (UpstreamRefused...), for an in-process
+        # client (the fetcher) to explain what pip only calls "no matching distribution";
+        # bounded, as a server runs for long.
         self.missing: deque[tuple[str, str]] = deque(maxlen=16)
 
     @property
@@ -88,7 +92,32 @@ class ProxyCore:
     # -- upstream documents -------------------------------------------------------------
 
     def page_url(self, project: str) -> str:
-        return f"{self.index}/simple/{project}/"
+        index = self.config.routing.index_for(project)
+        return f"{self.index}/simple/{project}/" if index is None else index.page_url(project)
+
+    def index_url(self, project: str) -> str:
+        """The simple root of the index ``project`` comes from, for messages."""
+        index = self.config.routing.index_for(project)
+        return self.index if index is None else f"{index.url} (index {index.name})"
+
+    def undated_option(self, project: str) -> str:
+        """The option that shows ``project``'s undated files, for messages."""
+        index = self.config.routing.index_for(project)
+        return "--allow-undated" if index is None else f"--undated-index {index.name}"
+
+    def check_file_origin(self, project: str, url: str) -> None:
+        """Refuse a file URL off the hosts of the index ``project`` comes from: a routed
+        project's files come from its index's host only (where its credentials go), every
+        other project's from the default index and files host only."""
+        index = self.config.routing.index_for(project)
+        allowed = (self.index, self.config.files_host) if index is None else (index.origin,)
+        if origin_of(url) not in {origin_of(a) for a in allowed}:
+            source = f"{self.index}/simple/" if index is None else f"index {index.name}"
+            raise ForeignHost(
+                f"refusing to fetch {redact_url(url)}: {source} links {project}'s file to "
+                f"{origin_of(redact_url(url))}, not to "
+                f"{'its own host' if index else 'the index or --files-host'}"
+            )
 
     async def fetch(self, url: str, accept: str, parse: Callable[[bytes], Any]) -> Fetched:
         fetched = await self.upstream.document(url, accept=accept, parse=parse)
@@ -97,9 +126,12 @@ class ProxyCore:
 
     async def page(self, project: str) -> Fetched:
         try:
-            return await self.fetch(self.page_url(project), JSON_ACCEPT, parse_project_page)
+            fetched = await self.fetch(self.page_url(project), PAGE_ACCEPT, parse_project_page)
         except UpstreamNotFound:
-            raise NoSuchProject(project, self.index) from None
+            raise NoSuchProject(project, self.index_url(project)) from None
+        # An HTML page names no project (PEP 691 JSON needs ``name``); this is its page.
+        fetched.parsed.setdefault("name", project)
+        return fetched
 
     # -- derived values -----------------------------------------------------------------
 

@@ -19,6 +19,9 @@ from snapproxy.cli_options import (
     DATE_HELP,
     cutoff_value,
     default_cache_dir,
+    index_options,
+    index_routing,
+    install_redaction,
     origin_options,
     package_date_option,
     setup_logging,
@@ -47,6 +50,7 @@ def serve_options(command: Callable[..., None]) -> Callable[..., None]:
         ),
         package_date_option(),
         *origin_options(),
+        *index_options(),
         click.option(
             "--cache-dir",
             type=click.Path(file_okay=False, path_type=Path),
@@ -140,10 +144,19 @@ def server_config(options: Mapping[str, Any]) -> ServerConfig:
     for what, cutoff in named:
         if isinstance(cutoff, datetime):
             _warn_if_not_final(what, cutoff, now)
+    routing = index_routing(options)
+    install_redaction(routing)
+    if options["direct_files"] and routing.indexes:
+        raise click.UsageError(
+            "--direct-files would send clients to the hosts of --index "
+            f"{routing.indexes[0].name} for its files, without its credentials; drop "
+            "--direct-files"
+        )
     if not options["no_cache"]:
         cache_dir = cache_dir or default_cache_dir()
         _usable_cache_dir(cache_dir)
     return ServerConfig(
+        routing=routing,
         cutoff=options["cutoff"],
         package_cutoffs=options["package_dates"],
         upstream=options["upstream"],
@@ -260,6 +273,10 @@ async def _serve(config: ServerConfig, host: str, port: int) -> None:
         f"snapproxy: {config.upstream} as of {as_of} on {base}/ "
         f"- pip install --index-url {base}/simple/ ..."
     )
+    for index in config.routing.indexes:
+        patterns = ", ".join(r.pattern for r in config.routing.routes if r.index == index.name)
+        undated = "; undated files shown" if index.undated else ""
+        click.echo(f"snapproxy: {patterns} from index {index.name} ({index.url}){undated}")
     sys.stdout.flush()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from snapproxy.cutoff_policy import CutoffPolicy, PackageCutoff
 from snapproxy.defaults import DEFAULT_FILES_HOST, DEFAULT_UPSTREAM
+from snapproxy.index_routing import IndexRouting
 from snapproxy.memory_budget import DEFAULT_BUDGET
-from snapproxy.snapshot import YankedPolicy
+from snapproxy.snapshot import Snapshots, YankedPolicy
 from snapproxy.upstream import DEFAULT_MAX_DOCUMENT
 
 __all__ = ["ServerConfig"]
@@ -44,6 +45,24 @@ class ServerConfig:
     # --package-date: PEP 503 normal name -> its own cutoff (None: none at all).
     package_cutoffs: Mapping[str, PackageCutoff] = field(default_factory=dict)
 
+    # --index, --route, --undated-index: projects that come from a named private index.
+    routing: IndexRouting = field(default_factory=IndexRouting)
+
     @property
     def policy(self) -> CutoffPolicy:
         return CutoffPolicy(self.cutoff, self.package_cutoffs)
+
+    def snapshots(self, now: datetime) -> Snapshots:
+        """Every project's snapshot at ``now``."""
+        return self.policy.at(now, self.yanked, self.allow_undated, self.shows_undated)
+
+    def shows_undated(self, project: str) -> bool:
+        """Whether ``project`` comes from an index named with --undated-index."""
+        index = self.routing.index_for(project)
+        return index is not None and index.undated
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """Every origin the proxy may fetch from: the default index, its files host and
+        each named index (whose files must be on its own host)."""
+        return (self.upstream, self.files_host, *self.routing.origins)

@@ -71,7 +71,11 @@ class ProjectNotAtCutoff(LookupError):
     """
 
     def __init__(
-        self, project: str, cutoff: datetime | None = None, uploaded: Iterable[str | None] = ()
+        self,
+        project: str,
+        cutoff: datetime | None = None,
+        uploaded: Iterable[str | None] = (),
+        undated_option: str = "--allow-undated",
     ):
         times = list(uploaded)
         dated = [t for t in times if t is not None]
@@ -84,7 +88,7 @@ class ProjectNotAtCutoff(LookupError):
             why = f"(first file: {shown}); a later cutoff shows it"
         elif times:
             # Every file is undated (and undated files are hidden): none can be placed.
-            why = "(none of its files has an upload time; --allow-undated shows them)"
+            why = f"(none of its files has an upload time; {undated_option} shows them)"
         else:
             why = "(it has no files at all)"
         super().__init__(f"project {project!r} exists but had no file{before} {why}")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -46,7 +46,13 @@ class Snapshots:
 
     default: Snapshot
     projects: Mapping[str, Snapshot] = field(default_factory=dict)
+    # Whether a project comes from an index named with --undated-index, whose files are
+    # shown without an upload time.
+    undated: Callable[[str], bool] | None = None
 
     def of(self, project: str) -> Snapshot:
         """The snapshot of ``project`` (a PEP 503 normal name)."""
-        return self.projects.get(project, self.default)
+        found = self.projects.get(project, self.default)
+        if self.undated is not None and not found.allow_undated and self.undated(project):
+            return replace(found, allow_undated=True)
+        return found

@@ -27,6 +27,7 @@ import aiohttp
 import yarl
 
 from snapproxy.cache_lock import held
+from snapproxy.index_routing import IndexRouting
 from snapproxy.memory_budget import format_size
 from snapproxy.offload import Offload
 from snapproxy.page_cache import CachedDocument, PageCache, body_digest, cache_key
@@ -42,6 +43,7 @@ __all__ = [
     "UpstreamBadResponse",
     "UpstreamError",
     "UpstreamNotFound",
+    "UpstreamRefused",
     "UpstreamTimeout",
     "UpstreamUnreachable",
     "origin_of",
@@ -75,6 +77,10 @@ class UpstreamBadResponse(UpstreamError):
 
 class UpstreamNotFound(LookupError):
     """Upstream answered 404: the project, version or file does not exist there."""
+
+
+class UpstreamRefused(UpstreamBadResponse):
+    """An index answered 401 or 403: its credentials are missing or wrong (never shown)."""
 
 
 class ForeignHost(UpstreamError):
@@ -116,6 +122,7 @@ class Upstream:
         max_document: int = DEFAULT_MAX_DOCUMENT,
         negative_ttl: float = 5.0,
         clock: Callable[[], float] = time.time,
+        routing: IndexRouting | None = None,
     ):
         self.session = session
         self.cache = cache
@@ -127,7 +134,27 @@ class Upstream:
         self.max_document = max_document
         self.failures = FailureMemory(negative_ttl, clock)
         self.clock = clock
+        self.routing = routing or IndexRouting()
         self._inflight: SingleFlight[Fetched] = SingleFlight()
+
+    def _headers(self, url: str, headers: dict[str, str]) -> dict[str, str]:
+        """``headers``, with the credentials of the index whose host serves ``url`` (and
+        none for any other host: a redirect elsewhere never carries them)."""
+        credentials = self.routing.credentials_for(url)
+        if credentials is not None:
+            headers["Authorization"] = credentials.header()
+        return headers
+
+    def _refused(self, status: int, url: str) -> UpstreamRefused:
+        index = self.routing.index_named_for(url)
+        if index is None:
+            return UpstreamRefused(f"upstream answered {status} for {url}: it needs credentials")
+        given = "were refused" if index.credentials is not None else "are missing"
+        return UpstreamRefused(
+            f"index {index.name} answered {status} for {url}: its credentials {given}; give "
+            f"them in --index {index.name}=URL (user:password@host) or in the netrc file "
+            f"(machine {urlsplit(url).hostname})"
+        )
 
     def check_allowed(self, url: str) -> None:
         if origin_of(url) not in self.allowed:
@@ -240,6 +267,8 @@ class Upstream:
             return Fetched(entry, "revalidated")
         if status == 404:
             raise UpstreamNotFound(url)
+        if status in (401, 403):
+            raise self._refused(status, url)
         if status != 200:
             raise UpstreamBadResponse(f"upstream answered {status} for {url}")
         try:
@@ -257,7 +286,7 @@ class Upstream:
         return Fetched(entry, "miss")
 
     async def _get(self, url: str, accept: str, etag: str | None) -> tuple[int, bytes, str | None]:
-        headers = {"Accept": accept}
+        headers = self._headers(url, {"Accept": accept})
         if etag:
             headers["If-None-Match"] = etag
         try:
@@ -302,7 +331,9 @@ class Upstream:
                     # identity: the bytes the index hashed, never a transfer coding of them
                     # (a host that encodes anyway is decoded: auto_decompress).
                     resp = await self.session.get(
-                        target, allow_redirects=False, headers={"Accept-Encoding": "identity"}
+                        target,
+                        allow_redirects=False,
+                        headers=self._headers(target, {"Accept-Encoding": "identity"}),
                     )
                 except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                     raise _Retryable(exc) from exc
@@ -321,6 +352,8 @@ class Upstream:
         try:
             if resp.status == 404:
                 raise UpstreamNotFound(url)
+            if resp.status in (401, 403):
+                raise self._refused(resp.status, str(resp.url))
             if resp.status != 200:
                 raise UpstreamBadResponse(f"upstream answered {resp.status} for {url}")
             yield resp

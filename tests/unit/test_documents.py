@@ -67,7 +67,8 @@ def test_parse_project_page_accepts(doc: dict[str, Any]) -> None:
     ("body", "why"),
     [
         (b"", "not JSON"),
-        (b"<html></html>", "not JSON"),
+        (b"<html></html>", "no PEP 503 project page"),
+        (b'<html><a href="/login">Log in</a></html>', "not a PEP 503 project page"),
         (b'{"files": [', "not JSON"),
         (b"\xff\xfe\x00", "not JSON"),
         (b"[]", "not a JSON object"),

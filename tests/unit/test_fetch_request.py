@@ -57,6 +57,10 @@ def options(**changes: Any) -> dict[str, Any]:
         "pip_version": "26.3",
         "upstream": "https://pypi.org",
         "files_host": "https://files.pythonhosted.org",
+        "indexes": [],
+        "routes": [],
+        "undated_indexes": (),
+        "netrc_file": None,
         "cache_dir": None,
         "allow_recent": False,
     }
