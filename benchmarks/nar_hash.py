@@ -684,6 +684,7 @@ HASH_PATH_FILES = [
     "fetcher/nar.py",
     "fetcher/hash_formats.py",
     "fetcher/commands.py",
+    "fetcher/nix_commands.py",
     "snapproxy/cli.py",
 ]
 

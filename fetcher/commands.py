@@ -1,4 +1,5 @@
-"""``snapproxy fetch``, ``lock``, ``hash`` and ``refresh``: the commands around pip and Nix.
+"""``snapproxy fetch`` and ``lock``: the commands that resolve with pip (``hash`` and
+``refresh`` are in :mod:`fetcher.nix_commands`).
 
 Heavy modules are imported inside the commands, so that loading the CLI stays light;
 ``snapproxy hash`` itself usually starts through :mod:`snapproxy.launcher`, without click.
@@ -11,11 +12,10 @@ import sys
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from fetcher.hash_formats import DEFAULT_FORMAT, FORMATS
 from snapproxy.cli_options import (
     DATE_HELP,
     ca_file,
@@ -32,10 +32,10 @@ from snapproxy.defaults import DEFAULT_PIP_VERSION
 
 if TYPE_CHECKING:
     from fetcher.fetch import FetchRequest
-    from fetcher.hash_formats import HashFormat
+    from fetcher.lock_target import LockTarget
     from snapproxy.cutoff_policy import Cutoff
 
-__all__ = ["fetch", "hash_command", "lock", "refresh"]
+__all__ = ["fetch", "lock"]
 
 
 def _writable_cache_dir() -> Path | None:
@@ -169,7 +169,10 @@ def _fetch_request(options: dict[str, Any]) -> FetchRequest:
         upstream=options["upstream"],
         files_host=options["files_host"],
         routing=index_routing(options),
-        cache_dir=options["cache_dir"] or _writable_cache_dir(),
+        # Absolute: pip runs in a work directory of its own, and reads the cached pip there.
+        cache_dir=(
+            options["cache_dir"].absolute() if options["cache_dir"] else _writable_cache_dir()
+        ),
         ca_file=ca_file(),
         allow_recent=options["allow_recent"],
     )
@@ -192,6 +195,18 @@ def _run_fetcher(work: Coroutine[Any, Any, object]) -> None:
         sys.exit(exc.exit_status)
 
 
+def _fetch_lock_targets(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[LockTarget, ...]:
+    """``fetch --target``: each a LockTarget, or a usage error with parse_target's reason."""
+    from fetcher.lock_target import InvalidTarget, parse_target
+
+    try:
+        return tuple(parse_target(value) for value in values)
+    except InvalidTarget as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
 @click.command()
 @resolution_options
 @click.option(
@@ -207,15 +222,40 @@ def _run_fetcher(work: Coroutine[Any, Any, object]) -> None:
     "from_lock",
     default=None,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Download exactly the files of this pylock.toml (no resolution).",
+    help="Download the files of this PEP 751 lock (snapproxy's, uv's or pip's) that the "
+    "target uses, no resolution.",
 )
-def fetch(out: Path, from_lock: Path | None, **options: Any) -> None:
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    callback=_fetch_lock_targets,
+    metavar="PYVER:PLATFORM[:IMPL[:ABI]]",
+    help="With --from-lock: fetch what this environment uses, e.g. 3.11:manylinux_2_17_x86_64 "
+    "(repeatable: one wheelhouse for all) [default: this Python].",
+)
+def fetch(
+    out: Path, from_lock: Path | None, targets: tuple[LockTarget, ...], **options: Any
+) -> None:
     """Resolve requirements as of --date with a pinned pip; write a wheelhouse to -o."""
     from fetcher.fetch import fetch as run_fetch
     from fetcher.fetch import fetch_from_lock
     from fetcher.progress import Progress
 
     progress = Progress(quiet=options["quiet"])
+    if targets and from_lock is None:
+        # Resolving for another platform is --platform/--python-version's job; a target
+        # here selects from a lock's files.
+        source = click.get_current_context().get_parameter_source("targets")
+        whence = (
+            " (SNAPPROXY_TARGET is set)"
+            if source is click.core.ParameterSource.ENVIRONMENT
+            else ""
+        )
+        raise click.UsageError(
+            f"--target selects from a lock: give --from-lock too{whence} (to resolve for "
+            "another platform, use --platform, --python-version, --implementation and --abi)"
+        )
     if from_lock is not None:
         ctx = click.get_current_context()
         given = [
@@ -231,7 +271,9 @@ def fetch(out: Path, from_lock: Path | None, **options: Any) -> None:
                 f"--from-lock takes no {', '.join(given)}: the lock already says what to fetch"
             )
         credentials = netrc_file(options)
-        _run_fetcher(fetch_from_lock(from_lock, out, progress, ca_file(), netrc_file=credentials))
+        _run_fetcher(
+            fetch_from_lock(from_lock, out, progress, ca_file(), targets, netrc_file=credentials)
+        )
         return
     _run_fetcher(run_fetch(_fetch_request(options), out, progress))
 
@@ -247,102 +289,42 @@ def fetch(out: Path, from_lock: Path | None, **options: Any) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The PEP 751 lock file to write.",
 )
-def lock(out: Path, **options: Any) -> None:
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    callback=_fetch_lock_targets,
+    metavar="PYVER:PLATFORM[:IMPL[:ABI]]",
+    help="Resolve for this environment, e.g. 3.11:manylinux_2_17_x86_64, wheels only "
+    "(repeatable: one lock for all, each package marked for the targets that use it).",
+)
+def lock(out: Path, targets: tuple[LockTarget, ...], **options: Any) -> None:
     """Resolve as fetch does and write the result as a PEP 751 pylock.toml."""
     from fetcher.fetch import lock as run_lock
+    from fetcher.fetch import lock_for_targets
+    from fetcher.lock_target import InvalidTarget, distinct_targets
     from fetcher.progress import Progress
 
-    _run_fetcher(run_lock(_fetch_request(options), out, Progress(quiet=options["quiet"])))
-
-
-@click.command(name="hash")
-@click.argument("path")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default=DEFAULT_FORMAT,
-    show_default=True,
-    help="How to print the digest.",
-)
-def hash_command(path: str, fmt: str) -> None:
-    """Print the NAR sha256 of PATH, as nix-hash --type sha256 and nix hash path."""
-    # The console script runs most `hash` invocations without click (snapproxy.launcher);
-    # both go through hash_path, so they agree.
-    from fetcher.hash_path import HashFailed, PathMissing, hash_path
-
+    progress = Progress(quiet=options["quiet"])
+    if not targets:
+        _run_fetcher(run_lock(_fetch_request(options), out, progress))
+        return
+    ctx = click.get_current_context()
+    # A target names its tags and its interpreter's environment; these would contradict it.
+    for param in ctx.command.params:
+        if param.name in _TARGET_OPTIONS and (
+            ctx.get_parameter_source(param.name) is not click.core.ParameterSource.DEFAULT
+        ):
+            raise click.UsageError(
+                f"--target cannot be combined with {param.opts[0]}: a target names its "
+                "platform, Python version, implementation and ABI, and resolves wheels only"
+            )
     try:
-        text = hash_path(path, cast("HashFormat", fmt))
-    except PathMissing as exc:
-        raise click.BadParameter(str(exc), param_hint="'PATH'") from None
-    except HashFailed as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(text)
+        distinct_targets(targets)
+    except InvalidTarget as exc:
+        raise click.BadParameter(str(exc), ctx, param_hint="'--target'") from None
+    _run_fetcher(lock_for_targets(_fetch_request(options), targets, out, progress))
 
 
-@click.command()
-@click.argument("file", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "-A",
-    "--attr",
-    "attrs",
-    multiple=True,
-    help="Refresh only this attribute path (repeatable), as nix-build -A.",
-)
-@click.option(
-    "--via",
-    type=click.Choice(["nix", "local"]),
-    default=None,
-    help="nix: build with the fake hash and read Nix's answer [default when "
-    "nix-build is on PATH]; local: run the same fetch here and hash it.",
-)
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 when a hash is stale.")
-@click.option(
-    "--arg",
-    "arg_exprs",
-    nargs=2,
-    multiple=True,
-    metavar="NAME EXPR",
-    help="Pass a Nix expression argument to the file's function.",
-)
-@click.option(
-    "--argstr",
-    "arg_strings",
-    nargs=2,
-    multiple=True,
-    metavar="NAME VALUE",
-    help="Pass a string argument to the file's function.",
-)
-def refresh(
-    file: Path,
-    attrs: tuple[str, ...],
-    via: str | None,
-    check: bool,
-    arg_exprs: tuple[tuple[str, str], ...],
-    arg_strings: tuple[tuple[str, str], ...],
-) -> None:
-    """Make the hashes of fetchPythonRequirements calls in FILE true again."""
-    import shutil
-
-    from fetcher.nix_calls import AutoArgs
-    from fetcher.refresh import RefreshError
-    from fetcher.refresh import refresh as run_refresh
-
-    if shutil.which("nix-instantiate") is None:
-        raise click.ClickException(
-            "nix-instantiate is not on PATH; refresh evaluates FILE with Nix (install Nix)"
-        )
-    chosen = via or ("nix" if shutil.which("nix-build") else "local")
-    try:
-        outcomes = run_refresh(
-            file,
-            attrs,
-            "nix" if chosen == "nix" else "local",
-            AutoArgs(arg_exprs, arg_strings),
-            check,
-            click.echo,
-        )
-    except (RefreshError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
-    if check and any(o.changed for o in outcomes):
-        sys.exit(1)
+# resolution_options that say what --target says: refused beside it.
+_TARGET_OPTIONS = ("python", "only_binary", "platforms", "python_version", "implementation", "abis")

@@ -17,30 +17,45 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import aiohttp
+from packaging.markers import default_environment
 from packaging.specifiers import SpecifierSet
+from packaging.tags import sys_tags
+from packaging.version import Version
 
 from fetcher.downloading import download_all, netrc_lookup
 from fetcher.fetch_request import FAILURES, FetchError, FetchRequest, durations_line, proxy_config
 from fetcher.inproc_proxy import RunningProxy, running_proxy
+from fetcher.lock_target import InvalidTarget, LockTarget, distinct_targets
+from fetcher.multi_target_lock import TargetResolution, merged_pylock
 from fetcher.output_path import UnusableOutput, check_new_directory, check_writable_file
 from fetcher.pip_report import ChosenFile
 from fetcher.progress import Progress
+from fetcher.pylock_reading import (
+    package_archives,
+)
+from fetcher.pylock_selection import (
+    SelectionError,
+    SelectionTarget,
+    wheelhouse_files,
+    wheelhouse_lock_text,
+)
 from fetcher.pylock_writer import (
     LockedFile,
     Pylock,
     PylockValidationError,
     environment_marker,
-    locked_files,
     pylock_for,
     render_pylock,
-    tool_table,
 )
 from fetcher.requirements_lock import ConflictingVersions, render_lock
 from fetcher.resolution import Resolution
 from fetcher.resolving import explain, resolve, snapshots_of
+from fetcher.target_pip import pip_target
 from snapproxy.atomic_file import write_atomically
 from snapproxy.credentials import default_netrc
 from snapproxy.cutoff import parse_upload_time
@@ -60,6 +75,7 @@ __all__ = [
     "fetch",
     "fetch_from_lock",
     "lock",
+    "lock_for_targets",
     "read_pylock",
     "resolve",
 ]
@@ -214,6 +230,86 @@ async def lock(request: FetchRequest, out: Path, progress: Progress) -> list[Loc
     return locked
 
 
+# pip refuses --platform and the other target options for `install` without --target
+# before 23.3 ("Can not use any platform or abi specific options unless installing via
+# '--target'"), with --dry-run too.
+OLDEST_TARGET_PIP = Version("23.3")
+
+
+async def lock_for_targets(
+    request: FetchRequest, targets: Sequence[LockTarget], out: Path, progress: Progress
+) -> list[LockedFile]:
+    """One resolution per target, at the request's cutoff through one proxy, merged into
+    one PEP 751 lock written to ``out`` (atomically; :mod:`fetcher.multi_target_lock`).
+
+    Each target resolves with pip's target options, wheels only, and with pip evaluating
+    markers in the target's PEP 508 environment (:mod:`fetcher.target_pip`);
+    ``request.target`` gives only the interpreter that runs pip.  A failure names its
+    target; nothing is written unless every target resolved.
+    """
+    request.check()
+    try:
+        ordered = distinct_targets(targets)
+    except InvalidTarget as exc:
+        raise FetchError(str(exc)) from None
+    if not ordered:
+        raise FetchError("no target: give --target PYVER:PLATFORM at least once")
+    if Version(request.pip_version) < OLDEST_TARGET_PIP:
+        raise FetchError(
+            f"--target needs pip {OLDEST_TARGET_PIP} or newer (pip {request.pip_version} "
+            "resolves for another platform only into --target); choose a newer --pip-version"
+        )
+    _check_output(check_writable_file, out)
+    _announce_durations(request, progress)
+    with tempfile.TemporaryDirectory(prefix="snapproxy-lock-") as tmp:
+        config = proxy_config(request, Path(tmp))
+        snapshots = snapshots_of(config, request.now)
+        async with running_proxy(config) as proxy:
+            locked: dict[str, LockedFile] = {}
+            resolved = []
+            for number, target in enumerate(ordered, 1):
+                progress.phase(f"target {target.text} ({number} of {len(ordered)})")
+                each = replace(request, target=pip_target(target, request.target.python))
+                # The requirements files as request.check() read them, not a later reading:
+                # every target resolves the same requirements.
+                object.__setattr__(each, "files_read", request.files_read)
+                try:
+                    resolution = await resolve(each, proxy, Path(tmp), progress)
+                    for f in resolution.files:
+                        if f.filename not in locked:
+                            locked[f.filename] = await _locked(proxy, snapshots, f, False)
+                except FAILURES as exc:
+                    raise FetchError(f"target {target.text}: {explain(proxy, exc)}") from None
+                resolved.append(
+                    TargetResolution(
+                        target,
+                        [locked[f.filename] for f in resolution.files],
+                        render_lock(resolution.runtime),
+                    )
+                )
+    try:
+        merged = merged_pylock(
+            resolved,
+            cutoff=request.cutoff,
+            package_cutoffs=request.package_cutoffs,
+            given=request.given or request.policy,
+            index=f"{request.upstream}/simple/",
+            index_of=request.index_of,
+            routing=request.routing.describe() if request.routing.indexes else None,
+            pip_version=request.pip_version,
+        )
+    except ValueError as exc:  # PylockValidationError too: a lock this must not write
+        raise FetchError(f"cannot merge the targets' resolutions: {exc}") from None
+    text = render_pylock(merged)
+    try:
+        write_atomically(out, text.encode("utf-8"))
+    except OSError as exc:
+        # Checked before the work began; this is a change made while it ran.
+        raise FetchError(f"cannot write {out}: {exc.strerror}") from None
+    progress.phase(f"wrote {len(locked)} file(s) for {len(ordered)} target(s) to {out}")
+    return sorted(locked.values())
+
+
 def _announce_durations(request: FetchRequest, progress: Progress) -> None:
     line = durations_line(request)
     if line is not None:
@@ -226,12 +322,27 @@ def _requires_python(environment: dict[str, str]) -> SpecifierSet | None:
 
 
 def read_pylock(path: Path) -> Pylock:
+    """A PEP 751 lock from disk, whoever wrote it; FetchError saying why it is none."""
     try:
         return Pylock.from_dict(tomllib.loads(path.read_text(encoding="utf-8")))
     except OSError as exc:
         raise FetchError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise FetchError(f"{path} is not a valid pylock.toml: not UTF-8 text") from None
     except (tomllib.TOMLDecodeError, PylockValidationError) as exc:
         raise FetchError(f"{path} is not a valid pylock.toml: {exc}") from None
+
+
+def _this_interpreter() -> SelectionTarget:
+    """The interpreter running snapproxy as pip sees it: its whole PEP 508 environment
+    (python_full_version and all) and its PEP 425 tags in pip's order of preference."""
+    environment = cast("dict[str, str]", dict(default_environment()))
+    name = (
+        f"this interpreter ({environment['implementation_name']} "
+        f"{environment['python_full_version']} on {environment['sys_platform']} "
+        f"{environment['platform_machine']})"
+    )
+    return SelectionTarget(name, environment, tuple(sys_tags()))
 
 
 async def fetch_from_lock(
@@ -239,21 +350,29 @@ async def fetch_from_lock(
     out: Path,
     progress: Progress,
     ca_file: Path | None = None,
+    targets: Sequence[LockTarget] = (),
     netrc_file: Path | None = None,
 ) -> list[LockedFile]:
-    """Download exactly the files a lock names into ``out``: no resolution, no pip."""
+    """Download into ``out`` the files of a PEP 751 lock (snapproxy's, uv's, pip's) that
+    ``targets`` use, each checked against its sha256: no resolution, no pip.
+
+    No target: this interpreter.  Several: the union of their selections, one wheelhouse
+    serving each.  Nothing is downloaded before the whole selection succeeded, and ``out``
+    appears only when every file did.
+    """
     _check_output(check_new_directory, out)
     pylock = read_pylock(path)
+    chosen = [SelectionTarget.of(target) for target in targets] or [_this_interpreter()]
     try:
-        files = locked_files(pylock)
-    except PylockValidationError as exc:
+        files = wheelhouse_files(pylock.document, chosen)
+        text = wheelhouse_lock_text(pylock.document, files)
+    except (SelectionError, ConflictingVersions) as exc:
         raise FetchError(f"{path}: {exc}") from None
-    text = tool_table(pylock).get("requirements-lock")
-    if not isinstance(text, str):
-        try:
-            text = render_lock(f.chosen() for f in files if not f.build_only)
-        except ConflictingVersions as exc:
-            raise FetchError(f"{path}: {exc}") from None
+    named = sum(len(package_archives(p)) for p in pylock.document["packages"])
+    progress.phase(
+        f"{len(files)} of the {named} file(s) in {path} are for "
+        f"{', '.join(target.name for target in chosen)}"
+    )
     with tempfile.TemporaryDirectory(prefix="snapproxy-fetch-") as tmp:
         try:
             await _download_into(

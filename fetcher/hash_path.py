@@ -1,7 +1,7 @@
 """What ``snapproxy hash PATH`` prints: the NAR sha256 of the object PATH names.
 
 The one implementation behind both ways the command runs: the click command
-(:func:`fetcher.commands.hash_command`) and the console script's start-up fast path
+(:func:`fetcher.nix_commands.hash_command`) and the console script's start-up fast path
 (:mod:`snapproxy.launcher`), so that both resolve PATH, hash it and spell the digest alike.
 It is on the fast path, so it imports the standard library's lightest modules only.
 """

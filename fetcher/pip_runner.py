@@ -70,6 +70,11 @@ class Target:
                 env["platform_machine"] = machine
         return env
 
+    def pip_command(self, pip: Path) -> list[str]:
+        """What runs ``pip`` (a wheel, or a directory it was unpacked into), before its
+        arguments.  :class:`fetcher.target_pip.MarkedTarget` runs it another way."""
+        return [self.python, str(pip / "pip")]
+
     def pip_options(self) -> list[str]:
         options: list[str] = []
         if self.only_binary:
@@ -126,8 +131,7 @@ def pip_resolve_command(
     """The pip command line that resolves and writes an installation report; ``pip`` is
     the wheel file or a directory it was unpacked into (both hold the ``pip`` package)."""
     command = [
-        target.python,
-        str(pip / "pip"),
+        *target.pip_command(pip),
         "install",
         "--isolated",
         "--no-cache-dir",

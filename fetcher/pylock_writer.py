@@ -42,11 +42,10 @@ __all__ = [
     "LockedFile",
     "Pylock",
     "PylockValidationError",
+    "archive_filename",
     "environment_marker",
-    "locked_files",
     "pylock_for",
     "render_pylock",
-    "tool_table",
 ]
 
 BUILD_GROUP = "snapproxy-build"
@@ -136,13 +135,30 @@ def _parsed(value: str | None, parse: Any, error: type[Exception], what: str) ->
         raise PylockValidationError(f"{what}: {value!r} is not valid") from None
 
 
-def _archive_filename(archive: Mapping[str, Any]) -> str:
-    """An archive's file name: its `name`, else the last part of its `path` or `url`."""
+def archive_filename(archive: Mapping[str, Any]) -> str:
+    """An archive's file name (PEP 751): its ``name``, else the last segment of its ``path``,
+    else of its ``url``'s path, percent-decoded (uv writes no ``name``; pip does)."""
     if archive.get("name"):
         return str(archive["name"])
     if archive.get("path"):
         return str(archive["path"]).replace("\\", "/").rsplit("/", 1)[-1]
+    # The path only: a query or a #sha256= fragment is no part of the name.
     return unquote(urlparse(str(archive.get("url") or "")).path.rsplit("/", 1)[-1])
+
+
+# Source archives pip and uv install besides PEP 625's .tar.gz (older uploads on PyPI);
+# packaging's parse_sdist_filename knows .tar.gz and .zip only.
+_OLDER_SDIST_SUFFIXES = (".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tgz", ".tar.zst", ".tar")
+
+
+def _sdist_name_version(filename: str) -> tuple[str, Version]:
+    """The project and version of an sdist's file name, in any archive format pip takes."""
+    for suffix in _OLDER_SDIST_SUFFIXES:
+        if filename.endswith(suffix) and not filename.endswith(".tar.gz"):
+            filename = filename[: -len(suffix)] + ".tar.gz"
+            break
+    name, version = parse_sdist_filename(filename)
+    return name, version
 
 
 def _check_archive(
@@ -156,10 +172,10 @@ def _check_archive(
     hashes = _get(archive, "hashes", dict, where, required=True)
     if not hashes or not all(isinstance(v, str) for v in hashes.values()):
         raise PylockValidationError(f"{where}hashes: needs at least one hash, as strings")
-    filename = _archive_filename(archive)
+    filename = archive_filename(archive)
     try:
         name, found = (
-            parse_wheel_filename(filename)[:2] if wheel else parse_sdist_filename(filename)
+            parse_wheel_filename(filename)[:2] if wheel else _sdist_name_version(filename)
         )
     except (InvalidWheelFilename, InvalidSdistFilename):
         raise PylockValidationError(f"{where[:-1]}: {filename!r} is no valid file name") from None
@@ -324,58 +340,3 @@ def pylock_for(
 
 def render_pylock(lock: LockDocument) -> str:
     return tomli_w.dumps(dict(lock.to_dict()))
-
-
-# --- reading -------------------------------------------------------------------------------
-
-
-def _plain_filename(name: str) -> bool:
-    """A name that stays inside the directory it is written to."""
-    return bool(name) and name not in (".", "..") and not any(c in name for c in "/\\\0")
-
-
-def locked_files(lock: LockDocument) -> list[LockedFile]:
-    """Every file a lock names (wheels and sdists of every package), as plain data."""
-    out = []
-    for package in lock.to_dict()["packages"]:
-        name = package["name"]
-        if package.get("version") is None:
-            raise PylockValidationError(f"{name}: needs a version to be fetched")
-        build_only = bool(((package.get("tool") or {}).get(TOOL) or {}).get("build"))
-        archives = [*(package.get("wheels") or [])]
-        if package.get("sdist") is not None:
-            archives.append(package["sdist"])
-        if not archives:
-            raise PylockValidationError(
-                f"{name}: not from an index (vcs, directory or archive): snapproxy fetches "
-                f"only index files"
-            )
-        for archive in archives:
-            hashes = archive.get("hashes") or {}
-            if not archive.get("url") or "sha256" not in hashes:
-                raise PylockValidationError(
-                    f"{name}: every file needs a url and a sha256 to be fetched"
-                )
-            filename = _archive_filename(archive)
-            if not _plain_filename(filename):
-                raise PylockValidationError(
-                    f"{name}: file name {filename!r} is not a plain file name"
-                )
-            size = archive.get("size")
-            out.append(
-                LockedFile(
-                    name=str(name),
-                    version=str(Version(package["version"])),
-                    filename=filename,
-                    url=str(archive["url"]),
-                    sha256=str(hashes["sha256"]),
-                    size=size if isinstance(size, int) else None,
-                    upload_time=archive.get("upload-time"),
-                    build_only=build_only,
-                )
-            )
-    return sorted(out)
-
-
-def tool_table(lock: LockDocument) -> dict[str, Any]:
-    return dict((lock.to_dict().get("tool") or {}).get(TOOL) or {})

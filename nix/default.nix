@@ -41,13 +41,23 @@ in
       }
       (builtins.removeAttrs args [ "python" ]);
 
-  # wheelhouseFromPylock { pylock, python ? python3, name ? "python-wheelhouse" }:
-  # one fixed-output derivation per locked file, fetched with pkgs.fetchurl.
-  wheelhouseFromPylock = { python ? build.python3, ... }@args:
-    import ./wheelhouse-from-pylock.nix (args // {
-      inherit python;
+  # wheelhouseFromPylock { pylock, python ? python3, dependencyGroups ? null, extras ? [ ],
+  #   name ? "python-wheelhouse" }: the files of any PEP 751 lock that `python` takes on the
+  # host platform (markers and wheel tags, evaluated in Nix), one fixed-output derivation
+  # each, fetched with pkgs.fetchurl on the build platform. `python` is the one the
+  # environment will run (as for pythonEnvFromWheelhouse): CPython's full version
+  # ("3.11.7"), the host's glibc ("2.40-66" is 2.40) and oldest macOS are its tag limits;
+  # each may be given instead (pythonVersion, glibcVersion, macosVersion).
+  wheelhouseFromPylock = { python ? pkgs.python3, ... }@args:
+    import ./wheelhouse-from-pylock.nix ({
+      pythonVersion = python.version;
+      glibcVersion = pkgs.stdenv.cc.libc.version;
+      macosVersion = pkgs.stdenv.hostPlatform.darwinMinVersion;
+    } // args // {
+      python = build.python3;
       fetchurl = pkgs.fetchurl;
-      system = buildSystem;
+      system = pkgs.stdenv.hostPlatform.system;
+      builderSystem = buildSystem;
     });
 
   # pythonEnvFromWheelhouse { wheelhouse, python ? python3, libraries ? defaultLibraries,

@@ -1,54 +1,89 @@
-# wheelhouseFromPylock: the wheelhouse of a pylock.toml written by `snapproxy lock`, each file
-# fetched by its own small fixed-output derivation (so any binary cache can substitute it,
-# and a changed lock downloads only its new files), assembled in the same layout as
-# `snapproxy fetch` writes: the files under their index names and requirements.lock.txt.
+# wheelhouseFromPylock: the wheelhouse of a PEP 751 lock (pylock.toml) for one target, in
+# the layout `snapproxy fetch` writes (the files under their index names and
+# requirements.lock.txt), each file fetched by its own small fixed-output derivation (so any
+# binary cache can substitute it, fetchurl checks its sha256, and a changed lock downloads
+# only its new files).
+#
+# Any PEP 751 lock works: snapproxy's, uv's, pip's. Which packages the target takes, and
+# the best file of each for its wheel tags, is decided while Nix evaluates, in Nix
+# (nix/pylock-selection.nix: PEP 508 markers, PEP 425 tags), so only those files are
+# fetched: a Linux build downloads no macOS wheel. A lock with no file for the target fails
+# to evaluate, naming the package and the target.
 #
 # `fetchurl` defaults to Nix's built-in <nix/fetchurl.nix>, so this works without nixpkgs;
 # pass pkgs.fetchurl with nixpkgs. Putting files into one directory takes a program, which
 # Nix alone has not: `python` (a derivation or an absolute path string) does it.
 { pylock
 , python
+  # The CPython the wheelhouse is for, "3.11" or "3.11.7" (python_full_version markers may
+  # need the latter). Default: a nixpkgs `python`'s version; for a path string, the
+  # python_version the lock's only environment pins (a snapproxy lock's does).
+, pythonVersion ? null
+  # The Nix system the wheelhouse is for (x86_64-linux, aarch64-linux, x86_64-darwin,
+  # aarch64-darwin); the files are fetched and assembled on `builderSystem`.
+, system ? builtins.currentSystem
+, builderSystem ? builtins.currentSystem
+  # The newest glibc (Linux) / the macOS release the target runs: wheels for newer ones
+  # are passed over. See nix/wheel-tags.nix for the defaults.
+, glibcVersion ? "2.40"
+, macosVersion ? "11.0"
+  # PEP 751 dependency groups and extras to select with; null is the lock's default-groups
+  # (and snapproxy's build requirements when a package taken is an sdist).
+, dependencyGroups ? null
+, extras ? [ ]
 , fetchurl ? import <nix/fetchurl.nix>
 , name ? "python-wheelhouse"
-, system ? builtins.currentSystem
 }:
 
 let
-  text = builtins.readFile pylock;
+  selection = import ./pylock-selection.nix;
+  lock = selection.readLock pylock;
 
-  # Nix before 2.16 cannot read TOML dates ("Dates and times are not supported"); the
-  # upload times are not needed here, so they are read as strings.
-  quoted = builtins.concatStringsSep "" (map
-    (part:
-      if builtins.isList part
-      then "${builtins.elemAt part 0}\"${builtins.elemAt part 1}\""
-      else part)
-    (builtins.split "(upload-time = )([0-9][-0-9:. T]*[0-9][-+:0-9Z]*)" text));
-  lock = builtins.fromTOML quoted;
+  fromPython =
+    if builtins.isString python || !(python ? pythonVersion) then null
+    # nixpkgs' CPython: version "3.11.7", pythonVersion "3.11" (PyPy's version is its own).
+    else if python ? version && builtins.substring 0 (builtins.stringLength python.pythonVersion + 1) python.version == "${python.pythonVersion}."
+    then python.version
+    else python.pythonVersion;
+  fromLock = selection.lockPythonVersion lock;
+  targetPython =
+    if pythonVersion != null then pythonVersion
+    else if fromPython != null then fromPython
+    else if fromLock != null then fromLock
+    else throw "wheelhouseFromPylock: pass pythonVersion (e.g. \"3.11\"): the Python ${builtins.toJSON python} does not say its version, and the lock does not pin one";
 
-  filesOf = package:
-    (package.wheels or [ ]) ++ (if package ? sdist then [ package.sdist ] else [ ]);
-  files = builtins.concatMap filesOf lock.packages;
+  selected = selection.select {
+    inherit lock system glibcVersion macosVersion dependencyGroups extras;
+    pythonVersion = targetPython;
+  };
 
   fetched = map
-    (file: {
-      inherit (file) name;
+    (file: file // {
       path = fetchurl {
-        inherit (file) url name;
-        sha256 = file.hashes.sha256;
+        inherit (file) url name sha256;
       };
     })
-    files;
+    selected.files;
 
   pythonExe = (import ./executables.nix).python python;
 in
-derivation {
+derivation
+{
   inherit name;
-  inherit system;
+  system = builderSystem;
   builder = pythonExe;
   args = [ "-I" ./assemble-wheelhouse.py ];
-  # {"filename": "/nix/store/...-filename", ...}; the store paths become inputs.
-  files = builtins.toJSON (builtins.listToAttrs
-    (map (file: { inherit (file) name; value = "${file.path}"; }) fetched));
-  requirementsLock = lock.tool.snapproxy.requirements-lock;
+  # {"filename": {"path": "/nix/store/...-filename", "sha256": "..."}, ...}; the store
+  # paths become inputs.
+  files = builtins.toJSON (builtins.listToAttrs (map
+    (file: { inherit (file) name; value = { path = "${file.path}"; inherit (file) sha256; }; })
+    fetched));
+  requirementsLock = selected.requirementsLock;
+} // {
+  # What was selected, to inspect without building: the target, and per package taken its
+  # name, version, file (name, url, sha256) and whether it is a build requirement.
+  passthru = {
+    inherit (selected) target packages;
+    files = map (file: file.name) selected.files;
+  };
 }

@@ -11,7 +11,8 @@ import sys
 
 import click
 
-from fetcher.commands import fetch, hash_command, lock, refresh
+from fetcher.commands import fetch, lock
+from fetcher.nix_commands import hash_command, refresh
 from snapproxy import __version__
 from snapproxy.option_variables import read_from_environment
 from snapproxy.run_command import run

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -149,3 +150,12 @@ def test_a_recent_project_cutoff_needs_allow_recent() -> None:
     with pytest.raises(FetchError, match=r"less than an hour ago.*--package-date six"):
         recent.check()
     replace(recent, allow_recent=True).check()
+
+
+def test_a_relative_cache_dir_is_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pip runs in a work directory of its own: a relative path would name another place.
+    monkeypatch.chdir(tmp_path)
+    made = _fetch_request(options(cache_dir=Path("c")))
+    assert made.cache_dir == tmp_path / "c"

@@ -186,7 +186,7 @@ def test_format_from_the_environment_is_the_same(
 
 
 def test_the_format_variable_is_clicks() -> None:
-    from fetcher.commands import hash_command
+    from fetcher.nix_commands import hash_command
     from snapproxy.cli import cli  # noqa: F401  (gives every option its variable)
     from snapproxy.launcher import FORMAT_VARIABLE
 
@@ -242,7 +242,10 @@ def imported(args: list[str], cwd: Path) -> tuple[set[str], bytes]:
     return {name.strip() for name in after_site}, proc.stdout
 
 
-HEAVY = {"click", "snapproxy.cli", "fetcher.commands", "aiohttp", "packaging", "asyncio"}
+HEAVY = {
+    "click", "snapproxy.cli", "fetcher.commands", "fetcher.nix_commands", "aiohttp", "packaging",
+    "asyncio",
+}
 
 
 @pytest.mark.parametrize("args", [["root"], ["root/dir/", "--format", "nix32"]])

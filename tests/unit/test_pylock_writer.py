@@ -19,15 +19,17 @@ from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 
 from fetcher.pip_runner import Target
+from fetcher.pylock_reading import (
+    locked_files,
+    tool_table,
+)
 from fetcher.pylock_writer import (
     LockedFile,
     Pylock,
     PylockValidationError,
     environment_marker,
-    locked_files,
     pylock_for,
     render_pylock,
-    tool_table,
 )
 from snapproxy.cutoff_policy import CutoffPolicy
 
