@@ -63,13 +63,15 @@ def test_corrupt_upstream_file(upstream: FakeIndex, tmp_path: Path) -> None:
 
 
 def test_dead_upstream(tmp_path: Path) -> None:
+    # Bound but not listening for the whole fetch: connections are refused, and no other
+    # test's server can take the port meanwhile (as it could once the socket was closed).
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    out = tmp_path / "out"
-    dead = f"http://127.0.0.1:{port}"
-    result = fetch(out, "alpha", "--date", "2021-05-01", "--upstream", dead,
-                   "--files-host", dead)
+        out = tmp_path / "out"
+        dead = f"http://127.0.0.1:{port}"
+        result = fetch(out, "alpha", "--date", "2021-05-01", "--upstream", dead,
+                       "--files-host", dead)
     assert result.returncode != 0
     assert result.stderr.startswith("snapproxy: error: "), result.stderr
     assert "unreachable" in result.stderr

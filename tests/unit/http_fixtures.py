@@ -9,7 +9,8 @@ it under ``aiohttp_client``.  Expectations are computed here from the design's r
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html.parser import HTMLParser
@@ -195,12 +196,14 @@ def files_under(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.is_file() and "locks" not in p.parts)
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """A loopback port nothing listens on: bound but not listening while the block runs,
+    so connections are refused and no other server can take it meanwhile."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
-    return port
+        yield port
 
 
 # ---- fixtures (re-exported by tests/unit/conftest.py) --------------------------------------

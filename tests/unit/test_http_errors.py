@@ -103,15 +103,16 @@ async def test_path_like_names_are_400(proxy: Client, fake: FakeIndex, path: str
 
 
 async def test_unreachable_upstream_is_502(start_proxy: StartProxy, cache_dir: Path) -> None:
-    dead = f"http://127.0.0.1:{closed_port()}"
-    client = await start_proxy(upstream=dead, files_host=dead, retries=1)
-    response = await client.get(PAGE, headers=AS_JSON)
-    assert response.status == 502
-    assert (await response.text()).strip()
-    assert files_under(cache_dir) == []
-    # The server itself is still up.
-    assert (await client.get("/-/health")).status == 200
-    assert (await client.get(PAGE, headers=AS_JSON)).status == 502
+    with closed_port() as port:
+        dead = f"http://127.0.0.1:{port}"
+        client = await start_proxy(upstream=dead, files_host=dead, retries=1)
+        response = await client.get(PAGE, headers=AS_JSON)
+        assert response.status == 502
+        assert (await response.text()).strip()
+        assert files_under(cache_dir) == []
+        # The server itself is still up.
+        assert (await client.get("/-/health")).status == 200
+        assert (await client.get(PAGE, headers=AS_JSON)).status == 502
 
 
 async def test_upstream_timeout_is_504(
