@@ -210,9 +210,7 @@ async def lock(request: FetchRequest, out: Path, progress: Progress) -> list[Loc
                         cutoff=request.cutoff,
                         package_cutoffs=request.package_cutoffs,
                         given=given,
-                        index=f"{request.upstream}/simple/",
-                        index_of=request.index_of,
-                        routing=request.routing.describe() if request.routing.indexes else None,
+                        **request.index_record(),
                         environment=environment_marker(resolution.environment),
                         requires_python=_requires_python(resolution.environment),
                         pip_version=request.pip_version,
@@ -221,11 +219,7 @@ async def lock(request: FetchRequest, out: Path, progress: Progress) -> list[Loc
                 )
             except FAILURES as exc:
                 raise explain(proxy, exc) from None
-    try:
-        write_atomically(out, text.encode("utf-8"))
-    except OSError as exc:
-        # Checked before the work began; this is a change made while it ran.
-        raise FetchError(f"cannot write {out}: {exc.strerror}") from None
+    _write_lock(out, text)
     progress.phase(f"wrote {len(locked)} file(s) to {out}")
     return locked
 
@@ -293,21 +287,23 @@ async def lock_for_targets(
             cutoff=request.cutoff,
             package_cutoffs=request.package_cutoffs,
             given=request.given or request.policy,
-            index=f"{request.upstream}/simple/",
-            index_of=request.index_of,
-            routing=request.routing.describe() if request.routing.indexes else None,
+            **request.index_record(),
             pip_version=request.pip_version,
         )
     except ValueError as exc:  # PylockValidationError too: a lock this must not write
         raise FetchError(f"cannot merge the targets' resolutions: {exc}") from None
     text = render_pylock(merged)
+    _write_lock(out, text)
+    progress.phase(f"wrote {len(locked)} file(s) for {len(ordered)} target(s) to {out}")
+    return sorted(locked.values())
+
+
+def _write_lock(out: Path, text: str) -> None:
     try:
         write_atomically(out, text.encode("utf-8"))
     except OSError as exc:
         # Checked before the work began; this is a change made while it ran.
         raise FetchError(f"cannot write {out}: {exc.strerror}") from None
-    progress.phase(f"wrote {len(locked)} file(s) for {len(ordered)} target(s) to {out}")
-    return sorted(locked.values())
 
 
 def _announce_durations(request: FetchRequest, progress: Progress) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -73,6 +74,15 @@ class FetchRequest:
         """The simple root URL ``project`` comes from (no credentials), for a lock."""
         index = self.routing.index_for(project)
         return f"{self.upstream}/simple/" if index is None else index.url
+
+    def index_record(self) -> dict[str, Any]:
+        """What a lock records of the indexes (pylock_for's ``index``, ``index_of`` and
+        ``routing``): the default, each project's, and the routing when there is one."""
+        return {
+            "index": f"{self.upstream}/simple/",
+            "index_of": self.index_of,
+            "routing": self.routing.describe() if self.routing.indexes else None,
+        }
 
     @property
     def policy(self) -> CutoffPolicy:
