@@ -20,7 +20,7 @@ from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 
 from tests.support.clients import require_nix
-from tests.support.nixbuild import REPO, nix_string, run_nix
+from tests.support.nixbuild import REPO, nix_error, nix_eval, nix_string
 
 PEP508 = REPO / "nix" / "pep508.nix"
 
@@ -30,17 +30,6 @@ def _needs_nix() -> None:
     require_nix("the markers are evaluated by nix-instantiate")
 
 
-def nix_eval(expr: str) -> Any:
-    done = run_nix("nix-instantiate", "--eval", "--strict", "--json", "-E", expr, timeout=600)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
-def nix_error(expr: str) -> str:
-    """The error message of an expression that must fail to evaluate."""
-    done = run_nix("nix-instantiate", "--eval", "--strict", "--json", "-E", expr, timeout=600)
-    assert done.returncode != 0, done.stdout
-    return done.stderr
 
 
 def json_file(tmp: Path, data: object) -> str:

@@ -14,7 +14,7 @@ from packaging import _manylinux, tags
 from packaging.utils import parse_wheel_filename
 
 from tests.support.clients import require_nix
-from tests.support.nixbuild import REPO, nix_string, run_nix
+from tests.support.nixbuild import REPO, nix_error, nix_eval, nix_string
 
 WHEEL_TAGS = REPO / "nix" / "wheel-tags.nix"
 
@@ -24,16 +24,6 @@ def _needs_nix() -> None:
     require_nix("the tags are computed by nix-instantiate")
 
 
-def nix_eval(expr: str) -> Any:
-    done = run_nix("nix-instantiate", "--eval", "--strict", "--json", "-E", expr, timeout=600)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
-def nix_error(expr: str) -> str:
-    done = run_nix("nix-instantiate", "--eval", "--strict", "--json", "-E", expr, timeout=600)
-    assert done.returncode != 0, done.stdout
-    return done.stderr
 
 
 def linux_platforms(arch: str, glibc: tuple[int, int]) -> list[str]:

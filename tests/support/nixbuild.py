@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,3 +79,17 @@ def require_tool(name: str, reason: str) -> str:
     if os.environ.get("SNAPPROXY_REQUIRE_NIX") == "1":
         pytest.fail(f"{reason} ({name} not found and SNAPPROXY_REQUIRE_NIX=1)")
     pytest.skip(f"{reason} ({name} not found)")
+
+
+def nix_eval(expr: str) -> Any:
+    """The value of a Nix expression, evaluated strictly with Nix alone, as JSON."""
+    done = run_nix("nix-instantiate", "--eval", "--strict", "--json", "-E", expr, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def nix_error(expr: str) -> str:
+    """The error message of an expression that must fail to evaluate."""
+    done = run_nix("nix-instantiate", "--eval", "--strict", "--json", "-E", expr, timeout=600)
+    assert done.returncode != 0, done.stdout
+    return done.stderr
