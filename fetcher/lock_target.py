@@ -32,6 +32,7 @@ _VERSION = re.compile(r"3\.(\d{1,2})")
 _MANYLINUX = re.compile(r"manylinux_(\d+)_(\d+)_(\w+)")
 _LEGACY_MANYLINUX = {"manylinux2014": (2, 17), "manylinux2010": (2, 12), "manylinux1": (2, 5)}
 _MACOS = re.compile(r"macosx_(\d+)_(\d+)_(\w+)")
+_MUSLLINUX = re.compile(r"musllinux_(\d+)_(\d+)_(\w+)")
 # The platform tags a target may name (PEP 425, 600, 656; macOS and Windows as pip spells
 # them): each says its system, and on Windows its machine.
 _PLATFORM = re.compile(
@@ -223,7 +224,9 @@ def _machine_of(platform: str, system: str) -> str | None:
 
 
 def _expanded(platform: str) -> Iterator[str]:
-    """pip's ``--platform`` expansion (pip._internal.utils.compatibility_tags)."""
+    """The platform tags a target's platform tag admits, best first: pip's ``--platform``
+    expansion (pip._internal.utils.compatibility_tags) for manylinux and macOS, and
+    packaging's for musllinux."""
     legacy = next((v for k, v in _LEGACY_MANYLINUX.items() if platform.startswith(k + "_")), None)
     if legacy is not None:
         platform = f"manylinux_{legacy[0]}_{legacy[1]}_{platform.split('_', 1)[1]}"
@@ -237,6 +240,14 @@ def _expanded(platform: str) -> Iterator[str]:
             alias = next((k for k, v in _LEGACY_MANYLINUX.items() if v == (major, glibc)), None)
             if alias is not None:
                 yield f"{alias}_{arch}"
+        return
+    musllinux = _MUSLLINUX.fullmatch(platform)
+    if musllinux is not None:
+        # PEP 656: a musl 1.Y system runs wheels built for any older musl 1.x, as
+        # packaging's musllinux platform tags list them (pip's --platform does not widen).
+        major, minor, arch = int(musllinux[1]), int(musllinux[2]), musllinux[3]
+        for musl in range(minor, -1, -1):
+            yield f"musllinux_{major}_{musl}_{arch}"
         return
     macos = _MACOS.fullmatch(platform)
     if macos is not None:

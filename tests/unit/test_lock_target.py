@@ -154,3 +154,9 @@ def test_pip_options_are_wheels_only_for_the_target() -> None:
     assert ("--implementation", "cp") in pairs
     assert ("--platform", "win_amd64") in pairs
     assert ("--abi", "cp311") in pairs
+
+
+def test_musllinux_admits_older_musl() -> None:
+    # PEP 656: musllinux_1_2 runs wheels for musl 1.1 and 1.0 too, best first.
+    platforms = parse_target("3.11:musllinux_1_2_x86_64").platforms()
+    assert platforms == ["musllinux_1_2_x86_64", "musllinux_1_1_x86_64", "musllinux_1_0_x86_64"]
