@@ -15,7 +15,7 @@ import yarl
 
 from fetcher.fetch_request import FetchError
 from fetcher.progress import Progress
-from snapproxy.credentials import Credentials, NetrcUnreadable, netrc_credentials, redact_url
+from snapproxy.credentials import Credentials, NetrcUnreadable, read_netrc, redact_url
 from snapproxy.file_store import FileStore, InvalidDigest, Verifier
 
 DOWNLOADS_AT_ONCE = 8
@@ -26,20 +26,13 @@ Lookup = Callable[[str], "Credentials | None"]
 
 
 def netrc_lookup(path: Path | None) -> Lookup:
-    """Credentials by URL from the netrc file at ``path``, as pip and curl read it: only
-    for the host the file names (a redirect to another host carries none)."""
-    found: dict[str, Credentials | None] = {}
-
-    def lookup(url: str) -> Credentials | None:
-        host = urlsplit(url).hostname or ""
-        if host not in found:
-            try:
-                found[host] = netrc_credentials(host, path)
-            except NetrcUnreadable as exc:
-                raise FetchError(str(exc)) from None
-        return found[host]
-
-    return lookup
+    """Credentials by URL from the netrc file at ``path`` (read once), as pip and curl
+    read it: only for the host the file names (a redirect to another host carries none)."""
+    try:
+        by_host = read_netrc(path)
+    except NetrcUnreadable as exc:
+        raise FetchError(str(exc)) from None
+    return lambda url: by_host(urlsplit(url).hostname or "")
 
 
 async def download_file(

@@ -157,16 +157,15 @@ def index_routing(options: dict[str, Any] | Any) -> IndexRouting:
     for the indexes whose URL has none; a one-line usage error when they disagree."""
     from urllib.parse import urlsplit
 
-    from snapproxy.credentials import NetrcUnreadable, default_netrc, netrc_credentials
+    from snapproxy.credentials import NetrcUnreadable, default_netrc, read_netrc
     from snapproxy.index_routing import InvalidIndex, InvalidRoute, routing_from
 
     path = netrc_file(options) or default_netrc()
     try:
-        lookup = {
-            name: netrc_credentials(urlsplit(url).hostname or "", path)
-            for name, url, credentials in options["indexes"]
-            if credentials is None
-        }
+        # Read only when an index needs it: a broken netrc of no concern stays so.
+        needing = [(name, url) for name, url, given in options["indexes"] if given is None]
+        by_host = read_netrc(path if needing else None)
+        lookup = {name: by_host(urlsplit(url).hostname or "") for name, url in needing}
         return routing_from(
             options["indexes"], options["routes"], options["undated_indexes"], lookup
         )

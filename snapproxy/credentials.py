@@ -14,7 +14,7 @@ import base64
 import logging
 import netrc
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -25,7 +25,7 @@ __all__ = [
     "RedactingFilter",
     "Redactor",
     "default_netrc",
-    "netrc_credentials",
+    "read_netrc",
     "redact_url",
     "split_credentials",
 ]
@@ -83,22 +83,28 @@ def default_netrc() -> Path | None:
     return path if path.is_file() else None
 
 
-def netrc_credentials(host: str, path: Path | None) -> Credentials | None:
-    """The login and password the netrc file at ``path`` gives ``host`` (or its default)."""
+def read_netrc(path: Path | None) -> Callable[[str], Credentials | None]:
+    """The netrc file at ``path``, read once, as a lookup of the login and password it
+    gives a host (or its ``default``); None as the path gives nothing for any host."""
     if path is None:
-        return None
+        return lambda host: None
     try:
-        # The hostname without a port: netrc names machines, as curl looks them up.
-        found = netrc.netrc(str(path)).authenticators(host)
+        parsed = netrc.netrc(str(path))
     except netrc.NetrcParseError as exc:
         # The parser's own message may quote a token (a password): only the line is named.
         raise NetrcUnreadable(f"netrc file {path} is malformed at line {exc.lineno}") from None
     except OSError as exc:
         raise NetrcUnreadable(f"cannot read netrc file {path} ({exc.strerror})") from None
-    if found is None:
-        return None
-    login, _account, password = found
-    return Credentials(login or "", password or "")
+
+    def lookup(host: str) -> Credentials | None:
+        # The hostname without a port: netrc names machines, as curl looks them up.
+        found = parsed.authenticators(host)
+        if found is None:
+            return None
+        login, _account, password = found
+        return Credentials(login or "", password or "")
+
+    return lookup
 
 
 class Redactor:

@@ -28,6 +28,7 @@ __all__ = [
     "InvalidIndex",
     "InvalidRoute",
     "Route",
+    "origin_of",
     "parse_index",
     "parse_route",
     "routing_from",
@@ -56,8 +57,7 @@ class Index:
 
     @property
     def origin(self) -> str:
-        parts = urlsplit(self.url)
-        return f"{parts.scheme}://{parts.netloc}".lower()
+        return origin_of(self.url)
 
     def page_url(self, project: str) -> str:
         return f"{self.url}{project}/"
@@ -116,19 +116,21 @@ class IndexRouting:
         return None if name is None else self._by_name[name]
 
     def credentials_for(self, url: str) -> Credentials | None:
-        """The credentials to send with a request for ``url``: those of the index whose
-        origin it is (the longest matching root first, for two indexes on one host)."""
-        origin = _origin(url)
-        candidates = [i for i in self.indexes if i.credentials and i.origin == origin]
-        if not candidates:
-            return None
-        candidates.sort(key=lambda i: (not url.startswith(i.url), -len(i.url)))
-        return candidates[0].credentials
+        """The credentials to send with a request for ``url``: those of an index on its
+        host (none for any other host)."""
+        index = self._serving(url, [i for i in self.indexes if i.credentials])
+        return None if index is None else index.credentials
 
     def index_named_for(self, url: str) -> Index | None:
         """The named index whose host serves ``url`` (for messages); None: another host."""
-        origin = _origin(url)
-        found = [i for i in self.indexes if i.origin == origin]
+        return self._serving(url, self.indexes)
+
+    @staticmethod
+    def _serving(url: str, indexes: Iterable[Index]) -> Index | None:
+        """Which of ``indexes`` on ``url``'s host it belongs to: the one whose root it is
+        under, the longest root first (two indexes on one host)."""
+        origin = origin_of(url)
+        found = [i for i in indexes if i.origin == origin]
         found.sort(key=lambda i: (not url.startswith(i.url), -len(i.url)))
         return found[0] if found else None
 
@@ -145,7 +147,8 @@ class IndexRouting:
         }
 
 
-def _origin(url: str) -> str:
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, lower case: what a URL is compared by."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
 

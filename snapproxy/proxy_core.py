@@ -15,6 +15,7 @@ from snapproxy.credentials import redact_url
 from snapproxy.documents import parse_project_page
 from snapproxy.downloads import Downloads
 from snapproxy.file_store import FileStore, Verifier
+from snapproxy.index_routing import origin_of
 from snapproxy.memory_budget import ByteBudget
 from snapproxy.negotiation import Format, accepts_gzip
 from snapproxy.offload import Offload
@@ -30,7 +31,7 @@ from snapproxy.representation import (
 from snapproxy.route_errors import NoSuchProject
 from snapproxy.server_config import ServerConfig
 from snapproxy.single_flight import SingleFlight
-from snapproxy.upstream import Fetched, ForeignHost, Upstream, UpstreamNotFound, origin_of
+from snapproxy.upstream import Fetched, ForeignHost, Upstream, UpstreamNotFound
 
 __all__ = ["JSON_ACCEPT", "PAGE_ACCEPT", "ProxyCore"]
 
@@ -58,6 +59,8 @@ class ProxyCore:
         self.offload = offload
         self.downloads = Downloads(upstream, files)
         self.index = config.upstream.rstrip("/")
+        # Where the files of projects of the default index may be (check_file_origin).
+        self._default_file_origins = {origin_of(self.index), origin_of(config.files_host)}
         self._building: SingleFlight[Any] = SingleFlight()
         # Set by a client that needs to know which upstream copies its answers came from.
         self.page_log: PageLog | None = None
@@ -110,8 +113,8 @@ class ProxyCore:
         project's files come from its index's host only (where its credentials go), every
         other project's from the default index and files host only."""
         index = self.config.routing.index_for(project)
-        allowed = (self.index, self.config.files_host) if index is None else (index.origin,)
-        if origin_of(url) not in {origin_of(a) for a in allowed}:
+        allowed = self._default_file_origins if index is None else {index.origin}
+        if origin_of(url) not in allowed:
             source = f"{self.index}/simple/" if index is None else f"index {index.name}"
             raise ForeignHost(
                 f"refusing to fetch {redact_url(url)}: {source} links {project}'s file to "

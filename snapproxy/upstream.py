@@ -27,7 +27,7 @@ import aiohttp
 import yarl
 
 from snapproxy.cache_lock import held
-from snapproxy.index_routing import IndexRouting
+from snapproxy.index_routing import IndexRouting, origin_of
 from snapproxy.memory_budget import format_size
 from snapproxy.offload import Offload
 from snapproxy.page_cache import CachedDocument, PageCache, body_digest, cache_key
@@ -85,11 +85,6 @@ class UpstreamRefused(UpstreamBadResponse):
 
 class ForeignHost(UpstreamError):
     """A URL outside the configured index and file host: never fetched (no open proxy)."""
-
-
-def origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 @dataclass(frozen=True)

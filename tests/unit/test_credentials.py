@@ -13,7 +13,7 @@ from snapproxy.credentials import (
     RedactingFilter,
     Redactor,
     default_netrc,
-    netrc_credentials,
+    read_netrc,
     redact_url,
     split_credentials,
 )
@@ -81,9 +81,10 @@ def test_netrc_lookup(tmp_path: Path) -> None:
         "default login anon password anonpw\n"
     )
     path.chmod(0o600)
-    assert netrc_credentials("corp.example", path) == Credentials("alice", "s3cret")
-    assert netrc_credentials("other.example", path) == Credentials("anon", "anonpw")
-    assert netrc_credentials("corp.example", None) is None
+    lookup = read_netrc(path)
+    assert lookup("corp.example") == Credentials("alice", "s3cret")
+    assert lookup("other.example") == Credentials("anon", "anonpw")
+    assert read_netrc(None)("corp.example") is None
 
 
 def test_malformed_netrc_names_the_line_not_the_token(tmp_path: Path) -> None:
@@ -91,7 +92,7 @@ def test_malformed_netrc_names_the_line_not_the_token(tmp_path: Path) -> None:
     path.write_text("machine corp.example login alice password s3cret\nbogus-token-s3cret\n")
     path.chmod(0o600)
     with pytest.raises(NetrcUnreadable) as info:
-        netrc_credentials("corp.example", path)
+        read_netrc(path)
     assert str(path) in str(info.value)
     assert "s3cret" not in str(info.value)
 
