@@ -11,12 +11,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
-import yarl
 
 from fetcher.fetch_request import FetchError
 from fetcher.progress import Progress
 from snapproxy.credentials import Credentials, NetrcUnreadable, read_netrc, redact_url
 from snapproxy.file_store import FileStore, InvalidDigest, Verifier
+from snapproxy.redirects import get_following
 
 DOWNLOADS_AT_ONCE = 8
 CHUNK = 256 * 1024
@@ -43,25 +43,18 @@ async def download_file(
     credentials: Lookup | None = None,
 ) -> None:
     digest = hashlib.sha256()
-    # identity: the bytes as the index hashed them, never a transfer coding of them.
-    headers = {"Accept-Encoding": "identity"}
-    found = credentials(url) if credentials is not None else None
-    if found is not None:
-        headers["Authorization"] = found.header()
+
+    def headers_for(target: str) -> dict[str, str]:
+        # identity: the bytes as the index hashed them, never a transfer coding of them.
+        headers = {"Accept-Encoding": "identity"}
+        found = credentials(target) if credentials is not None else None
+        if found is not None:
+            headers["Authorization"] = found.header()
+        return headers
+
     try:
         # Redirects by hand, so that credentials never follow one to another host.
-        response = await session.get(url, headers=headers, allow_redirects=False)
-        for _ in range(5):
-            location = response.headers.get("Location")
-            if response.status not in (301, 302, 303, 307, 308) or not location:
-                break
-            response.release()
-            target = str(response.url.join(yarl.URL(location)))
-            headers = {"Accept-Encoding": "identity"}
-            found = credentials(target) if credentials is not None else None
-            if found is not None:
-                headers["Authorization"] = found.header()
-            response = await session.get(target, headers=headers, allow_redirects=False)
+        response = await get_following(session, url, headers_for)
         async with response:
             if response.status in (401, 403):
                 host = urlsplit(url).hostname

@@ -24,13 +24,13 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
-import yarl
 
 from snapproxy.cache_lock import held
 from snapproxy.index_routing import IndexRouting, origin_of
 from snapproxy.memory_budget import format_size
 from snapproxy.offload import Offload
 from snapproxy.page_cache import CachedDocument, PageCache, body_digest, cache_key
+from snapproxy.redirects import get_following, is_redirect
 from snapproxy.single_flight import SingleFlight
 
 __all__ = [
@@ -51,7 +51,6 @@ __all__ = [
 
 log = logging.getLogger("snapproxy.upstream")
 T = TypeVar("T")
-_MAX_REDIRECTS = 5
 DEFAULT_MAX_DOCUMENT = 24 * 1024 * 1024
 
 
@@ -318,30 +317,25 @@ class Upstream:
         self.check_allowed(url)
 
         async def attempt() -> aiohttp.ClientResponse:
-            target = url
-            # Redirects are followed by hand so none leads off the configured hosts.
-            for _ in range(_MAX_REDIRECTS):
-                self.check_allowed(target)
-                try:
-                    # identity: the bytes the index hashed, never a transfer coding of them
-                    # (a host that encodes anyway is decoded: auto_decompress).
-                    resp = await self.session.get(
-                        target,
-                        allow_redirects=False,
-                        headers=self._headers(target, {"Accept-Encoding": "identity"}),
-                    )
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                    raise _Retryable(exc) from exc
-                if resp.status >= 500:
-                    resp.release()
-                    raise _Retryable(_ServerError(resp.status))
-                location = resp.headers.get("Location")
-                if resp.status in (301, 302, 303, 307, 308) and location:
-                    resp.release()
-                    target = str(resp.url.join(yarl.URL(location)))
-                    continue
-                return resp
-            raise UpstreamBadResponse(f"too many redirects for {url}")
+            # identity: the bytes the index hashed, never a transfer coding of them (a host
+            # that encodes anyway is decoded: auto_decompress).  Redirects by hand, so that
+            # none leads off the configured hosts, nor carries credentials to another host.
+            try:
+                resp = await get_following(
+                    self.session,
+                    url,
+                    lambda target: self._headers(target, {"Accept-Encoding": "identity"}),
+                    self.check_allowed,
+                )
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                raise _Retryable(exc) from exc
+            if resp.status >= 500:
+                resp.release()
+                raise _Retryable(_ServerError(resp.status))
+            if is_redirect(resp):
+                resp.release()
+                raise UpstreamBadResponse(f"too many redirects for {url}")
+            return resp
 
         resp = await self._with_retries(url, attempt)
         try:
