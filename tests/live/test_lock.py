@@ -12,7 +12,7 @@ from pathlib import Path
 from packaging.markers import Marker
 from packaging.pylock import Pylock
 
-from tests.support.clients import base_python, clean_client_env, pip_venv
+from tests.support.clients import install_pylock
 from tests.support.fetching import fetch, lock_pins, nar_hash, run_snapproxy
 
 if sys.version_info >= (3, 11):
@@ -46,22 +46,7 @@ def test_lock_is_valid_and_pip_installs_what_fetch_chose(tmp_path: Path) -> None
     assert fetch(wheels, "requests", "--date", "2021-05-01").returncode == 0
     assert {p.name: str(p.version) for p in parsed.packages} == lock_pins(wheels)
 
-    venv = tmp_path / "venv"
-    env = clean_client_env()
-    subprocess.run([base_python(), "-m", "venv", "--without-pip", str(venv)], check=True, env=env)
-    pip = pip_venv("26.3") / "bin" / "python"
-    install = subprocess.run(
-        [str(pip), "-m", "pip", "--isolated", "--no-cache-dir", "--python",
-         str(venv / "bin" / "python"), "install", "-r", str(pylock)],
-        capture_output=True, text=True, env=env, check=False,
-    )
-    assert install.returncode == 0, install.stderr
-    freeze = subprocess.run(
-        [str(pip), "-m", "pip", "--isolated", "--python", str(venv / "bin" / "python"),
-         "list", "--format", "json"],
-        capture_output=True, text=True, env=env, check=True,
-    )
-    installed = {p["name"].lower(): p["version"] for p in json.loads(freeze.stdout)}
+    installed = install_pylock(pylock, tmp_path / "venv")
     assert installed == lock_pins(wheels)
 
 

@@ -4,8 +4,6 @@ gives each target what a lock for it alone gives, and that pip 26.3 installs her
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,7 +12,10 @@ from packaging.markers import Marker
 from packaging.utils import parse_wheel_filename
 
 from fetcher.lock_target import parse_target
-from tests.support.clients import base_python, clean_client_env, pip_venv, require_network
+from tests.support.clients import (
+    install_pylock,
+    require_network,
+)
 from tests.support.fetching import nar_hash, run_snapproxy
 from tests.support.pylock_judge import Selected, judge
 
@@ -124,22 +125,7 @@ def test_pip_installs_the_lock_here_as_a_single_target_lock_gives(
         pytest.skip("this machine is none of the lock's targets")
     pylock = tmp_path / "pylock.toml"
     pylock.write_text(multi)
-    env = clean_client_env()
-    venv = tmp_path / "venv"
-    subprocess.run([base_python(), "-m", "venv", "--without-pip", str(venv)], check=True, env=env)
-    pip = pip_venv("26.3") / "bin" / "python"
-    install = subprocess.run(
-        [str(pip), "-m", "pip", "--isolated", "--no-cache-dir", "--python",
-         str(venv / "bin" / "python"), "install", "-r", str(pylock)],
-        capture_output=True, text=True, env=env, check=False,
-    )
-    assert install.returncode == 0, install.stderr
-    listed = subprocess.run(
-        [str(pip), "-m", "pip", "--isolated", "--python", str(venv / "bin" / "python"),
-         "list", "--format", "json"],
-        capture_output=True, text=True, env=env, check=True,
-    )
-    installed = {p["name"].lower(): p["version"] for p in json.loads(listed.stdout)}
+    installed = install_pylock(pylock, tmp_path / "venv")
     assert installed == alone[here.text][1].versions
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -324,3 +325,23 @@ def require_nix(reason: str = "needs nix-build") -> None:
     if _required("SNAPPROXY_REQUIRE_NIX"):
         pytest.fail(f"{reason} (nix-build not found and SNAPPROXY_REQUIRE_NIX=1)")
     pytest.skip(reason)
+
+
+def install_pylock(pylock: Path, venv: Path) -> dict[str, str]:
+    """Install a PEP 751 lock with pip 26.3 into a new venv at ``venv`` (pip installs
+    from ``pylock*.toml``); the versions installed there, by lower-case name."""
+    env = clean_client_env()
+    subprocess.run([base_python(), "-m", "venv", "--without-pip", str(venv)], check=True, env=env)
+    pip = pip_venv("26.3") / "bin" / "python"
+    install = subprocess.run(
+        [str(pip), "-m", "pip", "--isolated", "--no-cache-dir", "--python",
+         str(venv / "bin" / "python"), "install", "-r", str(pylock)],
+        capture_output=True, text=True, env=env, check=False,
+    )
+    assert install.returncode == 0, install.stderr
+    listed = subprocess.run(
+        [str(pip), "-m", "pip", "--isolated", "--python", str(venv / "bin" / "python"),
+         "list", "--format", "json"],
+        capture_output=True, text=True, env=env, check=True,
+    )
+    return {p["name"].lower(): p["version"] for p in json.loads(listed.stdout)}

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from tests.support.clients import _tool_venv, clean_client_env, poetry_binary
 from tests.support.distributions import Dist, make_wheel
+from tests.support.proxyproc import stop_process
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -190,13 +191,7 @@ class PrivateIndex:
             return error.code, dict(error.headers), error.read()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 def _free_port() -> int:
